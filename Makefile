@@ -1,0 +1,99 @@
+# tdlua - build, test, demo, install.
+#
+#   make            build ./tdlua (installing missing Debian packages first)
+#   make test       build and run the whole test suite against the fake TD server
+#   make demo       run examples/quickstart.lua (fake TD server unless TD_API_KEY is set)
+#   make asan       build with ASan+UBSan and run the suite with it
+#   make valgrind   run the suite under valgrind (memcheck)
+#   make bench      run the benchmarks (ratios, not absolute times)
+#   make install PREFIX=/usr/local
+#
+# Dependencies come from Debian packages through pkg-config (scripts/deps.sh).
+
+VERSION := $(shell sed -n 's/^return "\(.*\)"$$/\1/p' lua/td/version.lua)
+PREFIX ?= /usr/local
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+BUILD := build
+
+PKGS := lua5.4 lua5.4-cjson zlib libedit
+# libcurl is loaded at run time (src/curlapi.c): only its headers are needed here
+DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) libcurl)
+DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) -ldl -lm
+
+WARN := -Wall -Wextra -Wshadow -Wundef -Wwrite-strings -Wredundant-decls \
+        -Wdisabled-optimization -Wmissing-prototypes -Wstrict-prototypes \
+        -Wpointer-arith -Wvla
+ifeq ($(CI),true)
+WARN += -Werror
+endif
+OPT ?= -O2 -g
+CFLAGS_ALL = -std=c99 $(OPT) $(WARN) -DTDLUA_VERSION='"$(VERSION)"' -Isrc -I$(BUILD) $(DEP_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = $(LDFLAGS) -Wl,--as-needed
+
+SRCS := $(wildcard src/*.c)
+LUA_SRCS := $(shell find lua -name '*.lua' | LC_ALL=C sort)
+OBJS := $(SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/embedded.o
+
+ASAN_DIR := $(BUILD)/asan
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ASAN_OBJS := $(SRCS:src/%.c=$(ASAN_DIR)/%.o) $(ASAN_DIR)/embedded.o
+
+.PHONY: all deps test demo asan valgrind bench install clean check-deps
+
+all: deps tdlua
+
+deps:
+	@scripts/deps.sh
+
+tdlua: $(BUILD)/tdlua
+	@ln -sf $(BUILD)/tdlua tdlua
+
+$(BUILD)/tdlua: $(OBJS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(OBJS) $(DEP_LIBS)
+
+$(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(BUILD)/embedded.c: scripts/lua2c $(LUA_SRCS) | $(BUILD)
+	lua5.4 scripts/lua2c $@ $(LUA_SRCS)
+
+$(BUILD)/embedded.o: $(BUILD)/embedded.c src/embedded.h
+	$(CC) $(CFLAGS_ALL) -Wno-overlength-strings -c -o $@ $<
+
+$(BUILD) $(ASAN_DIR):
+	@mkdir -p $@
+
+test: all
+	./tdlua tests/run.lua
+
+demo: all
+	@scripts/demo
+
+# ASan + UBSan build, then the whole suite with it
+$(ASAN_DIR)/tdlua: $(ASAN_OBJS)
+	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) $(LDFLAGS_ALL) -o $@ $(ASAN_OBJS) $(DEP_LIBS)
+
+$(ASAN_DIR)/%.o: src/%.c src/*.h | $(ASAN_DIR)
+	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) -c -o $@ $<
+
+$(ASAN_DIR)/embedded.o: $(BUILD)/embedded.c src/embedded.h | $(ASAN_DIR)
+	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) -c -o $@ $<
+
+asan: deps $(ASAN_DIR)/tdlua
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  TDLUA_BIN=$(ASAN_DIR)/tdlua $(ASAN_DIR)/tdlua tests/run.lua
+
+valgrind: all
+	TDLUA_VALGRIND=1 valgrind -q --error-exitcode=99 --leak-check=full \
+	  --errors-for-leak-kinds=definite ./tdlua tests/run.lua
+
+bench: all
+	./tdlua tests/bench/run.lua
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BUILD)/tdlua $(DESTDIR)$(PREFIX)/bin/tdlua
+
+clean:
+	rm -rf $(BUILD) tdlua

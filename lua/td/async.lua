@@ -1,0 +1,294 @@
+--- td.async: tasks, the scheduler and blocking-looking waits.
+-- Calls that wait (HTTP requests, sleeps, job waits) look blocking. Inside
+-- a task (td.spawn) they suspend only that task; at top level (script body,
+-- REPL line, a coroutine of the user's own) they run the loop until done
+-- while every task keeps progressing. Nothing here runs inside a libcurl
+-- callback: td.core.poll returns, then Lua decides what to resume.
+local core = require "td.core"
+local errors = require "td.errors"
+
+local M = {}
+
+local cocreate, coresume, costatus, corunning, coyield =
+  coroutine.create, coroutine.resume, coroutine.status, coroutine.running, coroutine.yield
+local now, poll = core.now, core.poll
+local unpack, pack = table.unpack, table.pack
+
+local tasks = setmetatable({}, { __mode = "k" }) -- coroutine -> task
+local runq, runq_head = {}, 1                    -- {co, ...resume args}
+local req_waiter = {}                            -- request -> coroutine | MAIN
+local MAIN = {}                                  -- the top level as a waiter
+local main_woken = false
+
+-- timers: a binary min-heap of { at, seq, co }
+local heap, seq = {}, 0
+
+local function heap_push(t)
+  heap[#heap + 1] = t
+  local i = #heap
+  while i > 1 do
+    local p = i // 2
+    local a, b = heap[p], heap[i]
+    if a.at < b.at or (a.at == b.at and a.seq < b.seq) then break end
+    heap[p], heap[i] = b, a
+    i = p
+  end
+end
+
+local function heap_pop()
+  local top = heap[1]
+  local n = #heap
+  heap[1] = heap[n]
+  heap[n] = nil
+  n = n - 1
+  local i = 1
+  while true do
+    local l, r, m = 2 * i, 2 * i + 1, i
+    if l <= n and (heap[l].at < heap[m].at or (heap[l].at == heap[m].at and heap[l].seq < heap[m].seq)) then m = l end
+    if r <= n and (heap[r].at < heap[m].at or (heap[r].at == heap[m].at and heap[r].seq < heap[m].seq)) then m = r end
+    if m == i then break end
+    heap[i], heap[m] = heap[m], heap[i]
+    i = m
+  end
+  return top
+end
+
+local function wake(co, ...)
+  if co == MAIN then
+    main_woken = true
+  elseif co then
+    runq[#runq + 1] = pack(co, ...)
+  end
+end
+
+--- A task: the handle td.spawn returns.
+local Task = {}
+Task.__index = Task
+Task.__name = "td.task"
+
+function Task.__tostring(t)
+  return ("td.task(%s)"):format(t.status)
+end
+
+local function finish(task, ok, ...)
+  if ok then
+    task.status = "done"
+    task.results = pack(...)
+  else
+    task.status = "failed"
+    task.err = ...
+  end
+  local waiters = task.waiters
+  task.waiters = nil
+  for _, co in ipairs(waiters) do wake(co) end
+end
+
+local function step_task(item)
+  local co = item[1]
+  local task = tasks[co]
+  local res = pack(coresume(co, unpack(item, 2, item.n)))
+  if costatus(co) == "dead" then
+    finish(task, unpack(res, 1, res.n))
+  elseif not res[1] then
+    finish(task, false, res[2])
+  end
+end
+
+local function run_ready()
+  while runq_head <= #runq do
+    local item = runq[runq_head]
+    runq[runq_head] = nil
+    runq_head = runq_head + 1
+    step_task(item)
+  end
+  runq, runq_head = {}, 1
+end
+
+local function fire_timers()
+  local t = now()
+  while heap[1] and heap[1].at <= t do
+    local tm = heap_pop()
+    wake(tm.co)
+  end
+end
+
+--- The current waiter: the running task's coroutine, or MAIN.
+local function current()
+  local co = corunning()
+  if tasks[co] then return co end
+  return MAIN
+end
+M.current = current
+
+--- Run the loop until pred() is true. Raises `interrupted` on Ctrl-C.
+local function run_until(pred)
+  while true do
+    run_ready()
+    fire_timers()
+    run_ready()
+    if pred() then return end
+    local timeout = 3600
+    if #runq > 0 then timeout = 0
+    elseif heap[1] then timeout = math.max(0, heap[1].at - now()) end
+    if timeout > 0 and core.active() == 0 and not heap[1] and #runq == 0 then
+      errors.raise { kind = "usage", message = "deadlock: waiting for something no task or request can provide" }
+    end
+    local list, why = poll(timeout)
+    if not list then
+      errors.raise { kind = "interrupted", message = "interrupted", hint = why }
+    end
+    for i = 1, #list do
+      local req = list[i]
+      local w = req_waiter[req]
+      if w then
+        req_waiter[req] = nil
+        wake(w)
+      end
+    end
+  end
+end
+M.run_until = run_until
+
+--- Suspend the caller until `req` has news (body data or completion).
+function M.await(req)
+  local w = current()
+  req_waiter[req] = w
+  if w == MAIN then
+    main_woken = false
+    local ok, err = pcall(run_until, function() return main_woken end)
+    req_waiter[req] = nil
+    if not ok then error(err, 0) end
+  else
+    coyield()
+  end
+end
+
+--- Wait until the request is complete.
+function M.await_done(req)
+  while not req:done() do M.await(req) end
+end
+
+--- Sleep `sec` seconds without blocking other tasks.
+function M.sleep(sec)
+  errors.check("td.sleep", "seconds", sec, "number")
+  local w = current()
+  local at = now() + math.max(0, sec)
+  seq = seq + 1
+  heap_push { at = at, seq = seq, co = w } -- also bounds the loop's poll timeout
+  if w == MAIN then
+    run_until(function() return now() >= at end)
+  else
+    coyield()
+  end
+end
+
+--- Start fn(...) as a task; returns the task handle at once.
+function M.spawn(fn, ...)
+  errors.check("td.spawn", "fn", fn, "function")
+  local co = cocreate(fn)
+  local task = setmetatable({ status = "running", waiters = {}, co = co }, Task)
+  tasks[co] = task
+  runq[#runq + 1] = pack(co, ...)
+  return task
+end
+
+local function wait_task(task)
+  if getmetatable(task) ~= Task then
+    errors.raise { kind = "usage", message = "td.wait expects tasks returned by td.spawn, got " .. type(task) }
+  end
+  if task.status == "running" then
+    local w = current()
+    if tasks[w] == task then
+      errors.raise { kind = "usage", message = "a task cannot wait for itself" }
+    end
+    task.waiters[#task.waiters + 1] = w
+    if w == MAIN then
+      run_until(function() return task.status ~= "running" end)
+    else
+      while task.status == "running" do coyield() end
+    end
+  end
+end
+
+--- td.wait(task, ...): wait for every task. With one task, returns its
+-- results; with several, the first result of each. Raises the first
+-- failure (after all have finished).
+function M.wait(...)
+  local n = select("#", ...)
+  for i = 1, n do wait_task((select(i, ...))) end
+  if n == 1 then
+    local t = ...
+    if t.status == "failed" then error(t.err, 0) end
+    return unpack(t.results, 1, t.results.n)
+  end
+  local out = {}
+  for i = 1, n do
+    local t = select(i, ...)
+    if t.status == "failed" then error(t.err, 0) end
+    out[i] = t.results[1]
+  end
+  return unpack(out, 1, n)
+end
+
+function Task:wait() return M.wait(self) end
+
+--- td.map(list, fn, {concurrency = 8}): fn(item, i) for every item, at most
+-- `concurrency` at a time. Returns { {ok = true, value = v} | {ok = false,
+-- err = e} } in the order of list; never raises for a failed item.
+function M.map(list, fn, opts)
+  errors.check("td.map", "list", list, "table")
+  errors.check("td.map", "fn", fn, "function")
+  opts = opts or {}
+  local conc = opts.concurrency or 8
+  if math.type(conc) ~= "integer" or conc < 1 then
+    errors.raise { kind = "usage", message = "td.map: concurrency must be a positive integer" }
+  end
+  local results, nxt, n = {}, 1, #list
+  local function worker()
+    while nxt <= n do
+      local i = nxt
+      nxt = nxt + 1
+      local ok, v = pcall(fn, list[i], i)
+      if ok then results[i] = { ok = true, value = v }
+      else results[i] = { ok = false, err = v } end
+    end
+  end
+  local workers = {}
+  for w = 1, math.min(conc, n) do workers[w] = M.spawn(worker) end
+  for _, w in ipairs(workers) do wait_task(w) end
+  for _, w in ipairs(workers) do if w.status == "failed" then error(w.err, 0) end end
+  return results
+end
+
+--- Parse a duration: 30, "30s", "10m", "2h", "1d", "1h30m".
+function M.duration(v)
+  if type(v) == "number" then return v end
+  if type(v) ~= "string" then return nil end
+  local total, any = 0, false
+  for num, unit in v:gmatch("(%d+%.?%d*)%s*([smhd]?)") do
+    local mult = ({ s = 1, m = 60, h = 3600, d = 86400, [""] = 1 })[unit]
+    total = total + tonumber(num) * mult
+    any = true
+  end
+  return any and total or nil
+end
+
+--- td.every(interval, fn): run fn() now and then every interval (seconds or
+-- "10m"); returns the task. A failing fn stops the repetition (the task fails).
+function M.every(interval, fn)
+  local secs = M.duration(interval)
+  if not secs or secs <= 0 then
+    errors.raise { kind = "usage", message = "td.every: interval must be seconds or a duration like \"10m\"" }
+  end
+  errors.check("td.every", "fn", fn, "function")
+  return M.spawn(function()
+    while true do
+      local started = now()
+      if fn() == false then return end
+      M.sleep(math.max(0, secs - (now() - started)))
+    end
+  end)
+end
+
+M.Task = Task
+return M

@@ -1,0 +1,294 @@
+--- td.http: the HTTP policy between the API modules and td.core.
+-- Builds URLs (strict path-segment escaping), form/JSON bodies and headers
+-- (Authorization: TD1 <key>, User-Agent), decides what may be retried
+-- (idempotent requests only: GET/HEAD/DELETE/PUT-by-id, and POSTs marked
+-- safe by construction) with exponential backoff and full jitter, honours
+-- Retry-After, maps failures to error objects, and traces one line per
+-- request when asked. The API key exists only inside the header list.
+local core = require "td.core"
+local async = require "td.async"
+local errors = require "td.errors"
+local redact = require "td.redact"
+local json = require "cjson.safe"
+
+local M = {}
+
+local host = package.loaded["td.host"] or {}
+local VERSION = require "td.version"
+M.USER_AGENT = "tdlua/" .. VERSION
+
+local fmt, concat, byte = string.format, table.concat, string.byte
+local now = core.now
+
+--- Percent-encode one path segment: RFC 3986 unreserved characters only
+-- ("." is escaped too, as TD's Ruby client does, so "a.json" cannot be read
+-- as a format suffix).
+function M.escape(s)
+  s = tostring(s)
+  return (s:gsub("[^%w%-_~]", function(c) return fmt("%%%02X", byte(c)) end))
+end
+
+local function qescape(s)
+  return (tostring(s):gsub("[^%w%-_%.~]", function(c) return fmt("%%%02X", byte(c)) end))
+end
+
+--- application/x-www-form-urlencoded (also used for query strings). Keys are
+-- sorted so requests are reproducible; booleans become "true"/"false";
+-- nil values are left out; arrays repeat the key.
+function M.encode_form(t)
+  if not t then return "" end
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = tostring(k) end
+  table.sort(keys)
+  local out = {}
+  for _, k in ipairs(keys) do
+    local v = t[k]
+    if v == nil then v = t[tonumber(k)] end
+    if type(v) == "table" then
+      for _, x in ipairs(v) do out[#out + 1] = qescape(k) .. "=" .. qescape(x) end
+    elseif v ~= nil and v ~= json.null then
+      out[#out + 1] = qescape(k) .. "=" .. qescape(v)
+    end
+  end
+  return concat(out, "&")
+end
+
+--- Build "/v3/job/show/<id>" from a pattern and segments: path("/v3/job/show/%s", id)
+function M.path(pattern, ...)
+  local args = table.pack(...)
+  for i = 1, args.n do
+    if args[i] == nil or args[i] == "" then
+      errors.raise { kind = "usage", message = ("missing path argument #%d for %s"):format(i, pattern) }
+    end
+    args[i] = M.escape(args[i])
+  end
+  return fmt(pattern, table.unpack(args, 1, args.n))
+end
+
+local function trace(client, line)
+  if client.trace then
+    io.stderr:write("td: ", redact.text(line), "\n")
+    io.stderr:flush()
+  end
+end
+
+local function excerpt(body)
+  if not body or body == "" then return nil end
+  if #body > 500 then body = body:sub(1, 500) .. "..." end
+  return body
+end
+
+--- Turn a non-2xx response into an error object.
+function M.status_error(resp, method, url)
+  local status, body = resp.status, resp.body or ""
+  local ctype = (resp.headers["content-type"] or ""):lower()
+  local msg, details
+  local data = (body ~= "" and not ctype:find("html", 1, true)) and json.decode(body) or nil
+  if type(data) == "table" then
+    msg = data.message or data.error or data.text or data.errorMessage
+    if type(msg) ~= "string" or msg == "" then msg = nil end
+    if data.error and msg ~= data.error and type(data.error) == "string" and data.message then
+      -- keep both: "Not Found: Job 123 was not found"
+      if not data.message:find(data.error, 1, true) then msg = data.error .. ": " .. data.message end
+    end
+    details = data.details
+  end
+  if not msg then
+    if ctype:find("html", 1, true) or body:match("^%s*<") then
+      msg = ("HTTP %d with an HTML page (a proxy or load balancer answered, not the API)"):format(status)
+    elseif body ~= "" then
+      msg = ("HTTP %d: %s"):format(status, body:sub(1, 200):gsub("%s+", " "))
+    else
+      msg = ("HTTP %d with an empty body"):format(status)
+    end
+  end
+  local kind = errors.kind_for_status(status)
+  local e = {
+    kind = kind, status = status, message = msg, method = method, url = url,
+    request_id = resp.headers["x-request-id"] or resp.headers["x-td-request-id"],
+    retryable = errors.RETRYABLE_STATUS[status] or false,
+    body = excerpt(body), details = details, hint = errors.HINTS[kind],
+  }
+  if type(details) == "table" and details.conflicts_with then
+    e.conflicts_with = tostring(details.conflicts_with)
+  end
+  return errors.new(e)
+end
+
+local NET_KIND = { timeout = "timeout", tls = "tls", too_large = "http", bad_url = "usage", aborted = "network" }
+local NOT_RETRYABLE_NET = { tls = true, bad_url = true, too_large = true, aborted = true }
+
+function M.network_error(code, message, method, url)
+  return errors.new {
+    kind = NET_KIND[code] or "network", code = code, message = message,
+    method = method, url = url, retryable = not NOT_RETRYABLE_NET[code],
+  }
+end
+
+local function parse_retry_after(v)
+  if not v then return nil end
+  local n = tonumber(v)
+  if n then return math.max(0, n) end
+  -- an HTTP date: "Wed, 21 Oct 2015 07:28:00 GMT"
+  local d, mon, y, h, mi, s = v:match("%a+, (%d+) (%a+) (%d+) (%d+):(%d+):(%d+)")
+  if d then
+    local months = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6, Jul = 7, Aug = 8, Sep = 9, Oct = 10, Nov = 11, Dec = 12 }
+    local t = os.time { year = tonumber(y), month = months[mon] or 1, day = tonumber(d), hour = tonumber(h), min = tonumber(mi), sec = tonumber(s) }
+    local utc_off = os.time(os.date("!*t", 0)) -- local -> UTC correction
+    return math.max(0, t - utc_off - os.time())
+  end
+  return nil
+end
+M.parse_retry_after = parse_retry_after
+
+--- The delay before retry number `n` (1-based): full jitter over an
+-- exponentially growing window, capped.
+function M.backoff(policy, n)
+  local window = math.min(policy.retry_max_delay, policy.retry_base_delay * 2 ^ (n - 1))
+  return math.random() * window
+end
+
+--- Build the core.request spec for a request description.
+local function build(client, r)
+  local base = r.base == "workflow" and client:_workflow_base() or client.endpoint
+  local url = r.url or (base .. r.path)
+  if r.query then
+    local q = M.encode_form(r.query)
+    if q ~= "" then url = url .. (url:find("?", 1, true) and "&" or "?") .. q end
+  end
+  local headers = { "User-Agent: " .. M.USER_AGENT, "Accept: " .. (r.accept or "application/json") }
+  if r.auth ~= false then headers[#headers + 1] = "Authorization: TD1 " .. client:_key() end
+  local body = r.body
+  if r.form then
+    body = M.encode_form(r.form)
+    headers[#headers + 1] = "Content-Type: application/x-www-form-urlencoded"
+  elseif r.json ~= nil then
+    body = assert(json.encode(r.json))
+    headers[#headers + 1] = "Content-Type: application/json"
+  elseif body and r.content_type then
+    headers[#headers + 1] = "Content-Type: " .. r.content_type
+  end
+  for _, h in ipairs(r.headers or {}) do headers[#headers + 1] = h end
+  return url, {
+    url = url, method = r.method, headers = headers, body = body,
+    stream = r.stream, connect_timeout = client.connect_timeout,
+    timeout = r.stream and 0 or (r.timeout or client.timeout),
+    low_speed_time = r.stream and client.read_timeout or nil,
+    accept_encoding = (not r.stream) and "gzip" or nil,
+    ca_file = client.ca_file, max_body = r.max_body,
+  }
+end
+
+local IDEMPOTENT = { GET = true, HEAD = true, OPTIONS = true, DELETE = true }
+
+--- Wait for a started request to complete and collect its response.
+local function collect(req)
+  async.await_done(req)
+  local ok, code, msg = req:result()
+  local resp = { status = req:status(), headers = req:headers(), elapsed = req:elapsed() }
+  if ok then resp.body = req:read() or "" end
+  return ok, resp, code, msg
+end
+
+--- Perform a request with the client's retry policy.
+-- r = { method, path | url, base = "api"|"workflow", query, form, json, body,
+--       content_type, headers, idempotent, auth = false, raw = true,
+--       ok = {status...}, timeout }
+-- Returns the decoded JSON (or the raw body with raw = true) and the
+-- response table { status, headers, body, elapsed, attempts }.
+function M.request(client, r)
+  local method = r.method or "GET"
+  r.method = method
+  local url, spec = build(client, r)
+  local shown = redact.text(url)
+  local idempotent = r.idempotent
+  if idempotent == nil then idempotent = IDEMPOTENT[method] or false end
+
+  if client.dry_run and not (IDEMPOTENT[method] and method ~= "DELETE") and not r.dry_run_send then
+    io.stderr:write(("[dry-run] %s %s%s\n"):format(method, shown,
+      r.form and ("  " .. redact.text(M.encode_form(r.form))) or ""))
+    return { dry_run = true }, { status = 0, headers = {}, body = "", dry_run = true, attempts = 0 }
+  end
+
+  local started = now()
+  local attempt = 0
+  while true do
+    attempt = attempt + 1
+    local req <close> = core.request(spec)
+    local ok, resp, code, msg = collect(req)
+    local err, retry_after
+    if not ok then
+      err = M.network_error(code, msg, method, shown)
+      if not idempotent then
+        err.retryable = false
+        err.hint = "not retried: the request may or may not have reached the server"
+      end
+    elseif resp.status < 200 or resp.status > 299 then
+      local accepted = false
+      for _, s in ipairs(r.ok or {}) do if s == resp.status then accepted = true end end
+      if not accepted then
+        err = M.status_error(resp, method, shown)
+        retry_after = parse_retry_after(resp.headers["retry-after"])
+        if not idempotent then err.retryable = false end
+      end
+    end
+    trace(client, fmt("%s %s -> %s %.3fs%s", method, shown,
+      ok and tostring(resp.status) or ("error " .. tostring(code)), resp.elapsed,
+      attempt > 1 and (" (retry " .. (attempt - 1) .. ")") or ""))
+
+    if not err then
+      resp.attempts = attempt
+      if r.raw then return resp.body, resp end
+      if resp.body == "" then return {}, resp end
+      local data, jerr = json.decode(resp.body)
+      if data == nil then
+        local ctype = resp.headers["content-type"] or "?"
+        errors.raise {
+          kind = "json", method = method, url = shown, status = resp.status,
+          message = ("response is not valid JSON (%s, content-type %s)"):format(jerr or "?", ctype),
+          body = excerpt(resp.body),
+        }
+      end
+      return data, resp
+    end
+
+    err.attempts = attempt
+    local elapsed = now() - started
+    if not err.retryable or attempt > client.max_retries then error(err, 0) end
+    local delay = retry_after or M.backoff(client, attempt)
+    if retry_after and retry_after > client.retry_max_delay * 4 then error(err, 0) end
+    if elapsed + delay > client.retry_max_time then error(err, 0) end
+    trace(client, fmt("retrying %s %s in %.2fs (%s)", method, shown, delay, err.kind))
+    async.sleep(delay)
+  end
+end
+
+--- Start a streaming GET and wait for its first news; returns the request
+-- (still running) or raises an error object for a non-2xx answer.
+function M.open_stream(client, r)
+  r.method = r.method or "GET"
+  r.stream = true
+  local url, spec = build(client, r)
+  local shown = redact.text(url)
+  local req = core.request(spec)
+  while not req:done() and req:bytes() == 0 do async.await(req) end
+  local status = req:status()
+  trace(client, fmt("%s %s -> %s (streaming)", r.method, shown, tostring(status)))
+  if req:done() then
+    local ok, code, msg = req:result()
+    if not ok and req:bytes() == 0 then
+      return nil, M.network_error(code, msg, r.method, shown)
+    end
+  end
+  if status >= 300 or status < 200 then
+    async.await_done(req)
+    local resp = { status = status, headers = req:headers(), body = req:read() or "" }
+    req:cancel()
+    local e = M.status_error(resp, r.method, shown)
+    e.retry_after = parse_retry_after(resp.headers["retry-after"])
+    return nil, e
+  end
+  return req
+end
+
+return M

@@ -1,0 +1,112 @@
+--- td: the Treasure Data module.
+--   local td = require "td"      -- also the global `td` inside tdlua
+--   local c = td.client{ region = "jp" }
+--   local job = td.query("SELECT 1", { db = "sample_datasets" }):wait()
+--   for row in job:rows() do print(row[1]) end
+-- Module-level shortcuts (td.query, td.jobs, td.databases, ...) use a default
+-- client created on first use from the environment and ~/.td/td.conf.
+-- Submodules (td.log, td.time, td.pretty, td.errors, ...) load on first use.
+local VERSION = require "td.version"
+local core = require "td.core"
+
+if core.version ~= VERSION then
+  error(("td.core is version %s but the td Lua modules are %s (TDLUA_LUA_DIR pointing at another checkout?)")
+    :format(tostring(core.version), VERSION), 0)
+end
+
+local td = { VERSION = VERSION, null = core.null }
+
+local SUBMODULES = {
+  log = "td.log", time = "td.time", pretty = "td.pretty", errors = "td.errors",
+  async = "td.async", http = "td.http", redact = "td.redact",
+}
+
+local function client_mod()
+  local m = require "td.client"
+  if not m.methods.query then
+    m.extend(require "td.v3.system")
+    m.extend(require "td.v3.databases")
+    m.extend(require "td.v3.jobs")
+  end
+  return m
+end
+
+--- td.client(opts) -> a new client (see td/client.lua for the options)
+function td.client(opts)
+  return client_mod().new(opts)
+end
+
+local default
+--- The client the module-level shortcuts use (created on first use).
+function td.default_client()
+  if not default then default = td.client() end
+  return default
+end
+
+--- td.config(opts) -> the resolved configuration: endpoint, workflow
+-- endpoint, region, the key redacted, and where each came from.
+function td.config(opts)
+  local config = require "td.config"
+  return config.describe(config.resolve(opts))
+end
+
+for _, name in ipairs {
+  "server_status", "account", "databases", "database", "tables", "table",
+  "jobs", "job", "job_status", "query", "kill", "request",
+} do
+  td[name] = function(...)
+    local c = td.default_client()
+    return c[name](c, ...)
+  end
+end
+
+--- td.try(fn, ...) -> fn's results, or nil, err when it raises
+function td.try(fn, ...)
+  local r = table.pack(pcall(fn, ...))
+  if r[1] then return table.unpack(r, 2, r.n) end
+  return nil, r[2]
+end
+
+local async_fns = { "spawn", "wait", "sleep", "map", "every" }
+for _, name in ipairs(async_fns) do
+  td[name] = function(...) return require("td.async")[name](...) end
+end
+
+--- td.wait_all(list, opts) - wait for every task or object with :wait(opts)
+-- (jobs, attempts) concurrently. Returns { {ok =, value =, err =}, ... } in
+-- order; never raises for one item's failure.
+function td.wait_all(list, opts)
+  local async = require "td.async"
+  return async.map(list, function(x)
+    if getmetatable(x) == async.Task then return async.wait(x) end
+    return x:wait(opts)
+  end, { concurrency = (opts and opts.concurrency) or math.max(1, #list) })
+end
+
+--- td.confirm(question) - ask on the terminal; raises `aborted` unless the
+-- answer is yes. Without a terminal it raises (a cron job cannot answer).
+function td.confirm(question)
+  local errors = require "td.errors"
+  if not core.isatty(0) then
+    errors.raise { kind = "aborted", message = "confirmation needed but stdin is not a terminal: " .. tostring(question) }
+  end
+  io.stderr:write(tostring(question), " [y/N] ")
+  io.stderr:flush()
+  local answer = io.stdin:read("l")
+  if answer and answer:match("^%s*[yY]") then return true end
+  errors.raise { kind = "aborted", message = "not confirmed" }
+end
+
+setmetatable(td, {
+  __index = function(t, k)
+    local m = SUBMODULES[k]
+    if m then
+      local v = require(m)
+      rawset(t, k, v)
+      return v
+    end
+    return nil
+  end,
+})
+
+return td

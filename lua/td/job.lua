@@ -1,0 +1,198 @@
+--- td.job: the Job object returned by query(), job() and jobs().
+-- Fields are TD's own (job_id, status, type, database, query, created_at,
+-- start_at, end_at, duration, result_size, num_records, hive_result_schema,
+-- url, debug, ...) plus `schema` (the decoded hive_result_schema) and
+-- `domain_key`. Methods: wait, refresh, show, kill, rows, records, fetch,
+-- result_table.
+local core = require "td.core"
+local async = require "td.async"
+local errors = require "td.errors"
+local http = require "td.http"
+local shape = require "td.v3.shape"
+local result = require "td.result"
+local progress = require "td.progress"
+
+local M = {}
+
+local Job = {}
+Job.__index = Job
+Job.__name = "td.job"
+M.Job = Job
+
+local FINISHED = { success = true, error = true, killed = true }
+M.FINISHED = FINISHED
+
+local clients = setmetatable({}, { __mode = "k" })
+
+--- Wrap a job JSON object (list element, show or status) for a client.
+function M.wrap(client, t)
+  local job = setmetatable(shape.job(t), Job)
+  clients[job] = client
+  if job.hive_result_schema then job.schema = job.hive_result_schema end
+  return job
+end
+
+local function client_of(job)
+  return clients[job] or errors.raise { kind = "usage", message = "not a job object (use job:method(), not job.method())" }
+end
+
+local function check(self, name)
+  if getmetatable(self) ~= Job then
+    errors.raise { kind = "usage", message = ("bad self to 'job:%s' (a job expected; call it with ':')"):format(name) }
+  end
+end
+
+function Job.__tostring(j)
+  return ("td.job(%s %s%s)"):format(j.job_id, j.status or "?",
+    j.num_records and (", " .. j.num_records .. " rows") or "")
+end
+
+local function merge(job, t)
+  for k, v in pairs(shape.job(t)) do job[k] = v end
+  if job.hive_result_schema then job.schema = job.hive_result_schema end
+end
+
+--- job:refresh() - update status fields from /v3/job/status (cheap).
+function Job:refresh()
+  check(self, "refresh")
+  merge(self, (http.request(client_of(self), { path = http.path("/v3/job/status/%s", self.job_id) })))
+  return self
+end
+
+--- job:show() - update every field from /v3/job/show, including
+-- debug.cmdout and debug.stderr.
+function Job:show()
+  check(self, "show")
+  merge(self, (http.request(client_of(self), { path = http.path("/v3/job/show/%s", self.job_id) })))
+  return self
+end
+
+--- job:kill() - ask TD to kill the job; returns the status it had
+-- ("queued" jobs are canceled, "running" ones killed, finished ones untouched).
+function Job:kill()
+  check(self, "kill")
+  local d, resp = http.request(client_of(self), {
+    method = "POST", path = http.path("/v3/job/kill/%s", self.job_id), form = {}, idempotent = true,
+  })
+  if resp.dry_run then return nil end
+  return d.former_status
+end
+
+local function fail(self)
+  local ok = pcall(self.show, self) -- for debug.stderr; the failure itself matters more
+  local stderr = ok and self.debug and self.debug.stderr or nil
+  if self.status == "killed" then
+    errors.raise { kind = "job_killed", job_id = self.job_id, message = "the job was killed" }
+  end
+  local first = stderr and stderr:match("[^\n]*[Ee]rror[^\n]*") or stderr and stderr:match("[^\n]+")
+  errors.raise {
+    kind = "job_failed", job_id = self.job_id, status = nil,
+    message = first and ("the job failed: " .. first) or "the job failed",
+    stderr = stderr, cmdout = ok and self.debug and self.debug.cmdout or nil,
+    hint = stderr and nil or "job:show().debug may tell more",
+  }
+end
+
+--- job:wait{timeout=, interval=1, max_interval=30, progress=} - poll until
+-- the job finishes. `booting` is not finished. Transient network errors
+-- while polling are tolerated until the timeout. Raises job_failed (with
+-- the engine's stderr), job_killed or timeout; returns the job on success.
+function Job:wait(opts)
+  check(self, "wait")
+  if opts ~= nil then errors.check("job:wait", "opts", opts, "table") end
+  opts = opts or {}
+  local timeout = opts.timeout
+  if timeout ~= nil then errors.check("job:wait", "timeout", timeout, "number") end
+  local interval = opts.interval or 1
+  local max_interval = opts.max_interval or 30
+  local started = core.now()
+  local deadline = timeout and started + timeout
+  local bar = progress.new(opts.progress, "job " .. self.job_id)
+  local ok, err = pcall(function()
+    while true do
+      local ok2, e = pcall(self.refresh, self)
+      if not ok2 then
+        if not (errors.is(e) and e.retryable) then error(e, 0) end
+      elseif FINISHED[self.status] then
+        return
+      end
+      bar:update("%s %s", self.status or "?", progress.clock(core.now() - started))
+      local left = deadline and (deadline - core.now())
+      if left and left <= 0 then
+        errors.raise {
+          kind = "timeout", job_id = self.job_id, retryable = false,
+          message = ("the job did not finish within %gs (status %s; it keeps running on TD)"):format(timeout, self.status or "?"),
+        }
+      end
+      async.sleep(left and math.min(interval, left) or interval)
+      interval = math.min(interval * 1.5, max_interval)
+    end
+  end)
+  bar:done()
+  if not ok then error(err, 0) end
+  if self.status ~= "success" then fail(self) end
+  if not self.hive_result_schema then pcall(self.show, self) end
+  return self
+end
+
+local function ensure_success(self)
+  if self.status ~= "success" then
+    if not FINISHED[self.status] then self:wait() end
+    if self.status ~= "success" then fail(self) end
+  end
+end
+
+--- job:rows() - stream the result rows as arrays (SQL NULL is td.null).
+-- Waits for the job first if it is not finished.
+--   for row in job:rows() do ... end
+function Job:rows()
+  check(self, "rows")
+  ensure_success(self)
+  return result.stream(client_of(self), self.job_id)
+end
+
+--- job:columns() - the result's column names.
+function Job:columns()
+  check(self, "columns")
+  ensure_success(self)
+  if not self.schema then self:show() end
+  return shape.columns(self.schema)
+end
+
+--- job:records() - stream the result rows as maps keyed by column name
+-- (a NULL column is absent).
+function Job:records()
+  check(self, "records")
+  local names = self:columns()
+  return result.stream(client_of(self), self.job_id, { keys = names })
+end
+
+--- job:fetch(n) - the first n rows (default 10) as an array of arrays.
+function Job:fetch(n)
+  check(self, "fetch")
+  n = n or 10
+  errors.check("job:fetch", "n", n, "integer")
+  local rows = {}
+  if n <= 0 then return rows end
+  for row in self:rows() do
+    rows[#rows + 1] = row
+    if #rows >= n then break end
+  end
+  return rows
+end
+
+--- job:result_table(n) - { columns = {...}, rows = {...} } with at most n
+-- rows (all when n is nil), ready for td.pretty.
+function Job:result_table(n)
+  check(self, "result_table")
+  local cols = self:columns()
+  local rows = {}
+  for row in self:rows() do
+    rows[#rows + 1] = row
+    if n and #rows >= n then break end
+  end
+  return setmetatable({ columns = cols, rows = rows }, { __name = "td.result_table",
+    __tostring = function(t) return require("td.pretty").table(t.columns, t.rows) end })
+end
+
+return M

@@ -1,0 +1,44 @@
+--- td.redact: the one place where secrets are masked.
+-- Every string that may reach a person (error messages, traces, REPL
+-- history, td.config()) passes through `redact.text`. Keys registered with
+-- `redact.add` are masked wherever they appear, and so is anything shaped
+-- like a TD API key (`<account>/<40 hex>`).
+local M = {}
+
+local known = {}   -- list of secrets, longest first
+local gsub, find = string.gsub, string.find
+
+--- Mask one key: "1/abcdef..." -> "1/ab****".
+function M.key(key)
+  if type(key) ~= "string" or key == "" then return nil end
+  local acct, secret = key:match("^(%d+)/(.+)$")
+  if acct then return acct .. "/" .. secret:sub(1, 2) .. "****" end
+  return key:sub(1, 2) .. "****"
+end
+
+--- Remember a secret so that redact.text masks it.
+function M.add(secret)
+  if type(secret) ~= "string" or #secret < 6 then return end
+  for _, s in ipairs(known) do if s == secret then return end end
+  known[#known + 1] = secret
+  table.sort(known, function(a, b) return #a > #b end)
+end
+
+local KEY_SHAPE = "(%d+)/(" .. ("%x"):rep(40) .. ")"
+
+--- Mask every known secret and key-shaped token in s.
+function M.text(s)
+  if type(s) ~= "string" then return s end
+  for _, secret in ipairs(known) do
+    local i = find(s, secret, 1, true)
+    while i do
+      s = s:sub(1, i - 1) .. M.key(secret) .. s:sub(i + #secret)
+      i = find(s, secret, i + 1, true)
+    end
+  end
+  return (gsub(s, KEY_SHAPE, function(acct, secret)
+    return acct .. "/" .. secret:sub(1, 2) .. "****"
+  end))
+end
+
+return M

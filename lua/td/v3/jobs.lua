@@ -1,0 +1,125 @@
+--- td.v3.jobs: submitting, listing, inspecting and killing jobs.
+local errors = require "td.errors"
+local http = require "td.http"
+local paging = require "td.paging"
+local jobmod = require "td.job"
+
+local M = {}
+local check = errors.check
+
+local ENGINES = { presto = true, trino = true, hive = true }
+local STATUSES = { queued = true, running = true, success = true, error = true }
+
+--- A fresh idempotency key for job submission.
+local function new_domain_key()
+  local f = io.open("/dev/urandom", "rb")
+  local bytes = f and f:read(12)
+  if f then f:close() end
+  if not bytes or #bytes < 12 then
+    bytes = ""
+    for _ = 1, 12 do bytes = bytes .. string.char(math.random(0, 255)) end
+  end
+  return "tdlua-" .. bytes:gsub(".", function(c) return ("%02x"):format(c:byte()) end)
+end
+M._new_domain_key = new_domain_key
+
+--- client:query(sql, {db =, engine = "presto"|"trino"|"hive", priority =,
+-- retry_limit =, pool_name =, engine_version =, result_url =, domain_key =})
+-- -> Job. Submission is idempotent: a domain_key (generated when none is
+-- given, reported as job.domain_key) lets a retried submission find the
+-- job the first attempt created instead of creating a second one.
+function M:query(sql, opts)
+  check("query", "sql", sql, "string")
+  if sql:match("^%s*$") then errors.raise { kind = "usage", message = "query: sql is empty" } end
+  check("query", "opts", opts, "table")
+  local db = opts.db or opts.database
+  if type(db) ~= "string" or db == "" then
+    errors.raise { kind = "usage", message = "query: opts.db (the database to run in) is required" }
+  end
+  local engine = opts.engine or opts.type or "presto"
+  if not ENGINES[engine] then
+    errors.raise { kind = "usage", message = ("query: unknown engine %q (presto, trino or hive)"):format(tostring(engine)) }
+  end
+  if opts.priority ~= nil then
+    check("query", "priority", opts.priority, "integer")
+    if opts.priority < -2 or opts.priority > 2 then
+      errors.raise { kind = "usage", message = "query: priority must be between -2 and 2" }
+    end
+  end
+  if opts.retry_limit ~= nil then check("query", "retry_limit", opts.retry_limit, "integer") end
+  local key = opts.domain_key or new_domain_key()
+  local ok, d, resp = pcall(http.request, self, {
+    method = "POST",
+    path = http.path("/v3/job/issue/%s/%s", engine, db),
+    form = {
+      query = sql, priority = opts.priority, retry_limit = opts.retry_limit,
+      pool_name = opts.pool_name, engine_version = opts.engine_version,
+      result = opts.result_url or opts.result, domain_key = key,
+    },
+    idempotent = true, -- safe by construction: the domain_key dedups
+  })
+  if not ok then
+    local e = d
+    if errors.is(e, "conflict") then
+      -- the job exists already (an earlier attempt got through): use it
+      local id = e.conflicts_with
+      if id then return jobmod.wrap(self, { job_id = id, domain_key = key, database = db, type = engine }) end
+      local st = http.request(self, { path = http.path("/v3/job/status_by_domain_key/%s", key) })
+      st.domain_key = key
+      return jobmod.wrap(self, st)
+    end
+    error(e, 0)
+  end
+  if resp.dry_run then
+    return jobmod.wrap(self, { job_id = "(dry-run)", status = "dry-run", database = db, type = engine, query = sql })
+  end
+  return jobmod.wrap(self, {
+    job_id = d.job_id or d.job, database = d.database or db, type = engine,
+    query = sql, status = "queued", domain_key = key,
+  })
+end
+
+--- client:job(id) -> Job with every field (/v3/job/show)
+function M:job(id)
+  check("job", "id", id, "string", "number")
+  local d = http.request(self, { path = http.path("/v3/job/show/%s", id) })
+  return jobmod.wrap(self, d)
+end
+
+--- client:job_status(id) -> { job_id, status, start_at, end_at, duration, num_records, ... }
+function M:job_status(id)
+  check("job_status", "id", id, "string", "number")
+  local d = http.request(self, { path = http.path("/v3/job/status/%s", id) })
+  return require("td.v3.shape").job(d)
+end
+
+--- client:kill(id) -> the status the job had before
+function M:kill(id)
+  check("kill", "id", id, "string", "number")
+  return jobmod.wrap(self, { job_id = tostring(id) }):kill()
+end
+
+--- client:jobs{status =, from =, to =, limit =, slower_than =} - iterate over
+-- jobs, newest first, fetching pages of 100 as needed.
+--   for job in c:jobs{ status = "error", limit = 50 } do ... end
+function M:jobs(opts)
+  if opts ~= nil then check("jobs", "opts", opts, "table") end
+  opts = opts or {}
+  if opts.status ~= nil and not STATUSES[opts.status] then
+    errors.raise { kind = "usage", message = ("jobs: status must be queued, running, success or error (got %q)"):format(tostring(opts.status)) }
+  end
+  local from = opts.from or 0
+  local limit = opts.limit
+  if opts.to then limit = math.min(limit or math.huge, opts.to - from + 1) end
+  return paging.by_index(function(a, b)
+    local d = http.request(self, {
+      path = "/v3/job/list",
+      query = { from = a, to = b, status = opts.status, slower_than = opts.slower_than },
+    })
+    local out = {}
+    for i, j in ipairs(d.jobs or {}) do out[i] = jobmod.wrap(self, j) end
+    return out
+  end, { offset = from, limit = limit, key = function(j) return j.job_id end })
+end
+
+return M
