@@ -1,0 +1,179 @@
+--- testlib: the tiny test framework the suite runs on (inside tdlua).
+-- test(name, fn) registers a test; eq/ok/raises assert; fake() starts the
+-- fake TD server once per run; client() makes a client pointed at it.
+local M = {}
+
+local tests = {}
+M.tests = tests
+
+function M.test(name, fn) tests[#tests + 1] = { name = name, fn = fn } end
+
+local function show(v)
+  if type(v) == "string" then return ("%q"):format(v) end
+  if type(v) == "table" then return require("td.pretty").show(v, 3) end
+  return tostring(v)
+end
+M.show = show
+
+local function deep_eq(a, b)
+  if a == b then return true end
+  if type(a) ~= "table" or type(b) ~= "table" then return false end
+  for k, v in pairs(a) do if not deep_eq(v, b[k]) then return false end end
+  for k in pairs(b) do if a[k] == nil then return false end end
+  return true
+end
+M.deep_eq = deep_eq
+
+function M.eq(got, want, what)
+  if not deep_eq(got, want) then
+    error(("%sexpected %s, got %s"):format(what and (what .. ": ") or "", show(want), show(got)), 2)
+  end
+end
+
+function M.ok(v, what)
+  if not v then error(what or "expected a true value", 2) end
+  return v
+end
+
+--- like(s, pattern): s matches the Lua pattern
+function M.like(s, pat, what)
+  if type(s) ~= "string" or not s:find(pat) then
+    error(("%sexpected %s to match %q"):format(what and (what .. ": ") or "", show(s), pat), 2)
+  end
+end
+
+--- raises(fn, ...) -> the error value (fails when fn does not raise)
+function M.raises(fn, ...)
+  local ok, err = pcall(fn, ...)
+  if ok then error("expected an error, but the call succeeded", 2) end
+  return err
+end
+
+--- raises_kind(kind, fn, ...) -> the error object of that kind
+function M.raises_kind(kind, fn, ...)
+  local ok, err = pcall(fn, ...)
+  if ok then error("expected a " .. kind .. " error, but the call succeeded", 2) end
+  if type(err) ~= "table" or err.kind ~= kind then
+    error(("expected a %s error, got %s"):format(kind, show(type(err) == "table" and tostring(err) or err)), 2)
+  end
+  return err
+end
+
+-- ---------------------------------------------------------------------------
+-- the fake TD server
+
+M.KEY = "1/0123456789abcdef0123456789abcdef01234567"
+M.RO_KEY = "2/fedcba9876543210fedcba9876543210fedcba98"
+
+local function sh_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+M.sh_quote = sh_quote
+
+local function mypid()
+  local f = assert(io.open("/proc/self/stat"))
+  local pid = f:read("n")
+  f:close()
+  return pid
+end
+
+local fake
+function M.fake()
+  if fake then return fake end
+  local dir = os.getenv("TMPDIR") or "/tmp"
+  local base = ("%s/tdlua-test-%d"):format(dir, mypid())
+  os.execute("mkdir -p " .. sh_quote(base))
+  local portfile = base .. "/port"
+  os.remove(portfile)
+  local cmd = ("scripts/fake-td --quiet --port-file %s --parent-pid %d >%s 2>&1 & echo $! >%s")
+    :format(sh_quote(portfile), mypid(), sh_quote(base .. "/server.log"), sh_quote(base .. "/pid"))
+  assert(os.execute(cmd), "cannot start scripts/fake-td")
+  local port
+  for _ = 1, 400 do
+    local f = io.open(portfile)
+    if f then
+      port = f:read("n")
+      f:close()
+      if port then break end
+    end
+    td.sleep(0.025)
+  end
+  if not port then
+    local f = io.open(base .. "/server.log")
+    local log = f and f:read("a") or ""
+    if f then f:close() end
+    error("the fake TD server did not start:\n" .. log)
+  end
+  local pf = io.open(base .. "/pid")
+  local pid = pf and pf:read("n")
+  if pf then pf:close() end
+  fake = { url = "http://127.0.0.1:" .. port, port = port, pid = pid, dir = base }
+  return fake
+end
+
+function M.stop_fake()
+  if not fake then return end
+  if fake.pid then os.execute("kill " .. fake.pid .. " 2>/dev/null") end
+  os.execute("rm -rf " .. sh_quote(fake.dir))
+  fake = nil
+end
+
+--- A client pointed at the fake server with fast retries.
+function M.client(opts)
+  local f = M.fake()
+  local o = {
+    apikey = M.KEY, endpoint = f.url, retry_base_delay = 0.01, retry_max_delay = 0.05,
+    retry_max_time = 10, connect_timeout = 5, timeout = 30, config_path = "/nonexistent",
+  }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return td.client(o)
+end
+
+local control -- a client for the control API
+local function ctl(method, path, body)
+  control = control or M.client()
+  local r = { method = method, path = path, auth = false, idempotent = true }
+  if body ~= nil then r.json = body end
+  return td.http.request(control, r)
+end
+
+--- Reset the fake server's state, faults, log and job flow.
+function M.reset(cfg)
+  ctl("POST", "/__fake/reset", {})
+  if cfg then ctl("POST", "/__fake/config", cfg) end
+end
+
+--- Inject fault rules (see tests/fake_td/README.md).
+function M.fault(rules) ctl("POST", "/__fake/faults", rules) end
+
+--- The request log (array of {method, path, query, headers, form|json}).
+function M.log() return (ctl("GET", "/__fake/log")) end
+
+function M.state() return (ctl("GET", "/__fake/state")) end
+
+--- Run tdlua as a child process: returns exit code, stdout, stderr.
+function M.run(args, env, stdin)
+  local bin = os.getenv("TDLUA_BIN") or arg[-1] or "./tdlua"
+  local base = (fake and fake.dir or "/tmp") .. "/run"
+  local envs = {}
+  for k, v in pairs(env or {}) do envs[#envs + 1] = k .. "=" .. sh_quote(v) end
+  local input = ""
+  if stdin then
+    local f = assert(io.open(base .. ".in", "w"))
+    f:write(stdin)
+    f:close()
+    input = " <" .. sh_quote(base .. ".in")
+  else
+    input = " </dev/null"
+  end
+  local cmd = ("env %s %s %s >%s 2>%s%s"):format(table.concat(envs, " "), sh_quote(bin), args,
+    sh_quote(base .. ".out"), sh_quote(base .. ".err"), input)
+  local _, _, code = os.execute(cmd)
+  local function slurp(p)
+    local f = io.open(p)
+    local s = f and f:read("a") or ""
+    if f then f:close() end
+    return s
+  end
+  return code, slurp(base .. ".out"), slurp(base .. ".err")
+end
+
+return M
