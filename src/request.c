@@ -118,7 +118,8 @@ static void ensure_multi(lua_State *L, tdloop *lp) {
 
 /* core.request{url=, method=, headers={"K: v",...}, body=, stream=,
  *   high_water=, max_body=, connect_timeout=, timeout=, low_speed_time=,
- *   accept_encoding=, ca_file=} -> request (already started) */
+ *   accept_encoding=, ca_file=, user_agent=, fresh_connect=} -> request
+ * (already started) */
 static int l_request(lua_State *L) {
   tdloop *lp = td_getloop(L);
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -198,6 +199,12 @@ static int l_request(lua_State *L) {
 
   lua_getfield(L, 1, "accept_encoding");
   if (lua_isstring(L, -1)) tdcurl.easy_setopt(e, CURLOPT_ACCEPT_ENCODING, lua_tostring(L, -1));
+  lua_pop(L, 1);
+  /* A request that must not be repeated gets a connection of its own:
+   * libcurl silently re-sends a request whose reused connection died
+   * before any answer, which would duplicate a non-idempotent POST. */
+  lua_getfield(L, 1, "fresh_connect");
+  if (lua_toboolean(L, -1)) tdcurl.easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
   lua_pop(L, 1);
   lua_getfield(L, 1, "ca_file");
   if (lua_isstring(L, -1)) tdcurl.easy_setopt(e, CURLOPT_CAINFO, lua_tostring(L, -1));

@@ -135,7 +135,7 @@ local function run_until(pred)
     end
     local list, why = poll(timeout)
     if not list then
-      errors.raise { kind = "interrupted", message = "interrupted", hint = why }
+      errors.raise { kind = "interrupted", message = "stopped by Ctrl-C" }
     end
     for i = 1, #list do
       local req = list[i]

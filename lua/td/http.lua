@@ -149,7 +149,7 @@ function M.backoff(policy, n)
 end
 
 --- Build the core.request spec for a request description.
-local function build(client, r)
+local function build(client, r, idempotent)
   local base = r.base == "workflow" and client:_workflow_base() or client.endpoint
   local url = r.url or (base .. r.path)
   if r.query then
@@ -176,6 +176,7 @@ local function build(client, r)
     low_speed_time = r.stream and client.read_timeout or nil,
     accept_encoding = (not r.stream) and "gzip" or nil,
     ca_file = client.ca_file, max_body = r.max_body,
+    fresh_connect = idempotent == false,
   }
 end
 
@@ -199,10 +200,10 @@ end
 function M.request(client, r)
   local method = r.method or "GET"
   r.method = method
-  local url, spec = build(client, r)
-  local shown = redact.text(url)
   local idempotent = r.idempotent
   if idempotent == nil then idempotent = IDEMPOTENT[method] or false end
+  local url, spec = build(client, r, idempotent)
+  local shown = redact.text(url)
 
   if client.dry_run and not (IDEMPOTENT[method] and method ~= "DELETE") and not r.dry_run_send then
     io.stderr:write(("[dry-run] %s %s%s\n"):format(method, shown,
@@ -256,7 +257,6 @@ function M.request(client, r)
     local elapsed = now() - started
     if not err.retryable or attempt > client.max_retries then error(err, 0) end
     local delay = retry_after or M.backoff(client, attempt)
-    if retry_after and retry_after > client.retry_max_delay * 4 then error(err, 0) end
     if elapsed + delay > client.retry_max_time then error(err, 0) end
     trace(client, fmt("retrying %s %s in %.2fs (%s)", method, shown, delay, err.kind))
     async.sleep(delay)
