@@ -82,7 +82,7 @@ $(ASAN_DIR)/embedded.o: $(BUILD)/embedded.c src/embedded.h | $(ASAN_DIR)
 
 asan: deps $(ASAN_DIR)/tdlua
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  TDLUA_BIN=$(ASAN_DIR)/tdlua $(ASAN_DIR)/tdlua tests/run.lua
+	  TDLUA_SANITIZER=1 TDLUA_BIN=$(ASAN_DIR)/tdlua $(ASAN_DIR)/tdlua tests/run.lua
 
 valgrind: all
 	TDLUA_VALGRIND=1 valgrind -q --error-exitcode=99 --leak-check=full \

@@ -181,3 +181,12 @@ test("client:request is the escape hatch", function()
   eq(#d.jobs, 2)
   like(raises_kind("usage", c.request, c, "GET", "https://elsewhere.example/v3").message, "must start with")
 end)
+
+test("JSON integers stay Lua integers", function()
+  t.reset()
+  local c = t.client()
+  local db = c:database("web")
+  eq(math.type(db.count), "integer")
+  local j = c:query("SELECT 1", { db = "web" }):wait { interval = 0.01, progress = false }
+  eq(math.type(j.num_records), "integer")
+end)

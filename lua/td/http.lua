@@ -182,6 +182,30 @@ end
 
 local IDEMPOTENT = { GET = true, HEAD = true, OPTIONS = true, DELETE = true }
 
+-- lua-cjson decodes every number as a float; TD's counts, sizes and ids are
+-- integers, so integral values are turned back into Lua integers.
+local tointeger, mtype = math.tointeger, math.type
+local function integers(t, depth)
+  if depth > 64 then return t end
+  for k, v in pairs(t) do
+    if mtype(v) == "float" then
+      local i = tointeger(v)
+      if i then t[k] = i end
+    elseif type(v) == "table" then
+      integers(v, depth + 1)
+    end
+  end
+  return t
+end
+
+--- Decode a JSON body: nil, message on malformed JSON.
+function M.decode_json(body)
+  local data, err = json.decode(body)
+  if type(data) == "table" then integers(data, 0)
+  elseif mtype(data) == "float" then data = tointeger(data) or data end
+  return data, err
+end
+
 --- Wait for a started request to complete and collect its response.
 local function collect(req)
   async.await_done(req)
@@ -241,7 +265,7 @@ function M.request(client, r)
       resp.attempts = attempt
       if r.raw then return resp.body, resp end
       if resp.body == "" then return {}, resp end
-      local data, jerr = json.decode(resp.body)
+      local data, jerr = M.decode_json(resp.body)
       if data == nil then
         local ctype = resp.headers["content-type"] or "?"
         errors.raise {

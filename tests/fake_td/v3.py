@@ -287,6 +287,10 @@ GROUPBY_SCHEMA = [["country", "varchar"], ["pv", "bigint"]]
 QUERY_TYPES = ("hive", "presto", "trino", "pig", "impala", "bulkload")
 
 
+# GROUP BY over sample_datasets.www_access (the quickstart's query)
+METHOD_COUNTS = [("GET", 4624), ("POST", 376)]
+
+
 def parse_directives(query, jtype):
     """What a job will do: outcome and result kind, from its query text."""
     spec = {"outcome": "success", "kind": "none"}
@@ -306,6 +310,8 @@ def parse_directives(query, jtype):
         spec["kind"] = "bigint"
     elif re.search(r"\bgroup\s+by\b", q) and "pageviews" in q:
         spec["kind"] = "groupby"
+    elif re.search(r"\bgroup\s+by\b", q) and "www_access" in q:
+        spec["kind"] = "methods"
     else:
         m = re.match(r"^\s*select\s+(-?\d{1,18})\s*;?\s*$", q)
         spec.update(kind="scalar", value=int(m.group(1)) if m else 1)
@@ -320,6 +326,8 @@ def result_schema(spec):
         return BIGINT_SCHEMA
     if kind == "groupby":
         return GROUPBY_SCHEMA
+    if kind == "methods":
+        return [["method", "varchar"], ["cnt", "bigint"]]
     if kind == "scalar":
         return [["_col0", "integer"]]
     return []
@@ -328,7 +336,8 @@ def result_schema(spec):
 def result_count(spec):
     kind = spec["kind"]
     return {"rows": spec.get("n", 0), "bigint": len(BIGINT_ROWS),
-            "groupby": len(COUNTRY_PV), "scalar": 1}.get(kind, 0)
+            "groupby": len(COUNTRY_PV), "methods": len(METHOD_COUNTS),
+            "scalar": 1}.get(kind, 0)
 
 
 def result_rows(spec):
@@ -343,6 +352,8 @@ def result_rows(spec):
         return iter(BIGINT_ROWS)
     if kind == "groupby":
         return ([c, n] for c, n in COUNTRY_PV)
+    if kind == "methods":
+        return ([m, n] for m, n in METHOD_COUNTS)
     if kind == "scalar":
         return iter([[spec["value"]]])
     return iter([])
