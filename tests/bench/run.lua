@@ -1,0 +1,75 @@
+-- tests/bench/run.lua - benchmarks, reported as ratios against a baseline
+-- measured in the same run on the same machine (absolute times vary).
+--   ./tdlua tests/bench/run.lua      (make bench)
+package.path = "tests/lib/?.lua;" .. package.path
+local t = require "testlib"
+local core = require "td.core"
+local http = require "td.http"
+
+local function time(fn, reps)
+  reps = reps or 1
+  local best = math.huge
+  for _ = 1, reps do
+    local t0 = core.now()
+    fn()
+    best = math.min(best, core.now() - t0)
+  end
+  return best
+end
+
+local function report(name, base_name, base, cand_name, cand)
+  print(("%-34s %-28s %8.3fs | %-28s %8.3fs | ratio %.2f"):format(name, base_name, base, cand_name, cand, cand / base))
+end
+
+t.reset()
+local c = t.client()
+local N = tonumber(os.getenv("BENCH_ROWS")) or 1000000
+local job = c:query(("SELECT * -- fake_rows(%d)"):format(N), { db = "web" }):wait { interval = 0.01, progress = false }
+
+-- 1. streaming decode vs the bare transfer of the same bytes
+local raw = time(function()
+  local req = http.open_stream(c, { path = "/v3/job/result/" .. job.job_id, query = { format = "msgpack.gz" } })
+  local async = require "td.async"
+  while true do
+    local s = req:read()
+    if not s then
+      if req:done() then break end
+      async.await(req)
+    end
+  end
+end, 3)
+local decoded = time(function()
+  local n = 0
+  for _ in job:rows() do n = n + 1 end
+  assert(n == N)
+end, 3)
+report(("result: %d rows"):format(N), "transfer only", raw, "transfer+gunzip+decode", decoded)
+local recs = time(function() for _ in job:records() do end end, 3)
+report("records (maps) vs rows (arrays)", "rows", decoded, "records", recs)
+
+-- 2. start-up: tdlua -e '' vs the stock interpreter
+local bin = os.getenv("TDLUA_BIN") or arg[-1] or "./tdlua"
+local function startup(cmd)
+  return time(function()
+    for _ = 1, 50 do os.execute(cmd .. " -e '' >/dev/null 2>&1") end
+  end, 3) / 50
+end
+if os.execute("command -v lua5.4 >/dev/null") then
+  report("start-up (per run, incl. fork)", "lua5.4 -e ''", startup("lua5.4"), "tdlua -e ''", startup(bin))
+end
+
+-- 3. waiting for many jobs: one after another vs concurrently
+t.reset { queued_polls = 1, running_polls = 2 }
+local M = 40
+local function submit()
+  local jobs = {}
+  for i = 1, M do jobs[i] = c:query("SELECT " .. i, { db = "web" }) end
+  return jobs
+end
+local opts = { interval = 0.05, max_interval = 0.05, progress = false }
+local jobs1 = submit()
+local seq = time(function() for _, j in ipairs(jobs1) do j:wait(opts) end end)
+local jobs2 = submit()
+local conc = time(function() td.wait_all(jobs2, opts) end)
+report(("waiting for %d jobs"):format(M), "sequential", seq, "concurrent (td.wait_all)", conc)
+t.stop_fake()
