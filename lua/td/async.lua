@@ -87,10 +87,8 @@ local function step_task(item)
   local co = item[1]
   local task = tasks[co]
   local res = pack(coresume(co, unpack(item, 2, item.n)))
-  if costatus(co) == "dead" then
+  if costatus(co) == "dead" then -- returned or raised
     finish(task, unpack(res, 1, res.n))
-  elseif not res[1] then
-    finish(task, false, res[2])
   end
 end
 
