@@ -5,13 +5,7 @@ local q = t.sh_quote
 
 local NOKEY = { TD_API_KEY = "", TREASURE_DATA_API_KEY = "", TD_CONFIG_PATH = "/nonexistent", TDLUA_HISTORY = "" }
 
-local function script(src)
-  local p = os.tmpname() .. ".lua"
-  local f = assert(io.open(p, "w"))
-  f:write(src)
-  f:close()
-  return p
-end
+local function script(src) return t.write_tmp(src, ".lua") end
 
 test("a script gets arg and ... like lua", function()
   local p = script("print(arg[0] ~= nil, arg[1], arg[2], select('#', ...), ...)")

@@ -3,13 +3,7 @@ local t = require "testlib"
 local test, eq, like, raises_kind = t.test, t.eq, t.like, t.raises_kind
 local config = require "td.config"
 
-local function tmpfile(content)
-  local p = os.tmpname()
-  local f = assert(io.open(p, "w"))
-  f:write(content)
-  f:close()
-  return p
-end
+local tmpfile = t.write_tmp
 
 test("explicit options win over everything", function()
   local c = config.resolve { apikey = "1/aaaa", endpoint = "api.example.com", config_path = "/nonexistent" }

@@ -59,6 +59,19 @@ function M.raises_kind(kind, fn, ...)
   return err
 end
 
+--- Write content to a new temporary file (optionally with a suffix); returns its path.
+function M.write_tmp(content, suffix)
+  local p = os.tmpname() -- creates the file
+  if suffix then
+    os.remove(p)
+    p = p .. suffix
+  end
+  local f = assert(io.open(p, "w"))
+  f:write(content)
+  f:close()
+  return p
+end
+
 -- ---------------------------------------------------------------------------
 -- the fake TD server
 
