@@ -76,6 +76,17 @@ static int open_libs(lua_State *L) {
     lua_setfield(L, -2, td_embedded[i].module);
   }
   lua_pop(L, 1);
+  {
+    /* a development tree: modules that are not embedded yet load from it too */
+    const char *dir = getenv("TDLUA_LUA_DIR");
+    if (dir && *dir) {
+      lua_getglobal(L, "package");
+      lua_getfield(L, -1, "path");
+      lua_pushfstring(L, "%s/?.lua;%s", dir, lua_tostring(L, -1));
+      lua_setfield(L, -3, "path");
+      lua_pop(L, 2);
+    }
+  }
   /* the host's settings, read by td.config and td.http */
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE); /* loaded */
   lua_createtable(L, 0, 4);

@@ -21,12 +21,17 @@ local SUBMODULES = {
   async = "td.async", http = "td.http", redact = "td.redact",
 }
 
+-- the modules whose methods make up a client, one area of the API each
+local CLIENT_MODULES = {
+  "td.v3.system",
+  "td.v3.databases",
+  "td.v3.jobs",
+}
+
 local function client_mod()
   local m = require "td.client"
   if not m.methods.query then
-    m.extend(require "td.v3.system")
-    m.extend(require "td.v3.databases")
-    m.extend(require "td.v3.jobs")
+    for _, name in ipairs(CLIENT_MODULES) do m.extend(require(name)) end
   end
   return m
 end
