@@ -94,6 +94,8 @@ static int open_libs(lua_State *L) {
   lua_setfield(L, -2, "verbose");
   lua_pushboolean(L, o->dry_run);
   lua_setfield(L, -2, "dry_run");
+  lua_pushboolean(L, o->yes);
+  lua_setfield(L, -2, "yes");
   lua_pushliteral(L, TDLUA_VERSION);
   lua_setfield(L, -2, "version");
   lua_pushboolean(L, 1);

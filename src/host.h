@@ -7,6 +7,7 @@
 typedef struct tdhost_opts {
   int verbose;  /* --verbose: request trace, tracebacks */
   int dry_run;  /* --dry-run: mutating requests are printed, not sent */
+  int yes;      /* --yes: td.confirm() answers yes without asking */
   int interactive;
 } tdhost_opts;
 

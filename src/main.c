@@ -26,6 +26,7 @@ static void usage(FILE *out) {
           "  -E          ignore environment variables LUA_INIT, LUA_PATH, LUA_CPATH\n"
           "  --verbose   trace every request on stderr and show tracebacks\n"
           "  --dry-run   print mutating API calls instead of sending them\n"
+          "  --yes       answer yes to td.confirm() questions (for cron)\n"
           "  -h, --help  show this help\n"
           "  --          stop handling options\n"
           "  -           stop handling options and execute stdin\n"
@@ -60,6 +61,7 @@ static int parse(int argc, char **argv, parsed *p) {
     if (strcmp(a, "-") == 0) { p->stdin_script = 1; break; }
     if (strcmp(a, "--verbose") == 0) p->host.verbose = 1;
     else if (strcmp(a, "--dry-run") == 0) p->host.dry_run = 1;
+    else if (strcmp(a, "--yes") == 0) p->host.yes = 1;
     else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { usage(stdout); return 1; }
     else if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) p->version = 1;
     else if (strcmp(a, "-i") == 0) { p->interactive = 1; p->version = 1; }

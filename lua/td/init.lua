@@ -89,11 +89,21 @@ function td.wait_all(list, opts)
 end
 
 --- td.confirm(question) - ask on the terminal; raises `aborted` unless the
--- answer is yes. Without a terminal it raises (a cron job cannot answer).
+-- answer is yes. Without a terminal it raises (a cron job cannot answer)
+-- unless tdlua runs with --yes, which answers yes (and says so on stderr).
+-- Under --dry-run nothing would be changed, so it answers yes as well.
 function td.confirm(question)
   local errors = require "td.errors"
+  local host = package.loaded["td.host"] or {}
+  if host.yes or host.dry_run then
+    io.stderr:write(tostring(question), " yes (", host.yes and "--yes" or "--dry-run", ")\n")
+    return true
+  end
   if not core.isatty(0) then
-    errors.raise { kind = "aborted", message = "confirmation needed but stdin is not a terminal: " .. tostring(question) }
+    errors.raise {
+      kind = "aborted", message = "confirmation needed but stdin is not a terminal: " .. tostring(question),
+      hint = "run tdlua --yes to answer yes without asking",
+    }
   end
   io.stderr:write(tostring(question), " [y/N] ")
   io.stderr:flush()
