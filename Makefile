@@ -6,7 +6,8 @@
 #   make asan       build with ASan+UBSan and run the suite with it
 #   make valgrind   run the suite under valgrind (memcheck)
 #   make bench      run the benchmarks (ratios, not absolute times)
-#   make install PREFIX=/usr/local
+#   make module     build build/lua/td/core.so, so a stock lua5.4 can `require "td"`
+#   make install PREFIX=/usr/local   (the tdlua binary, and the module for lua5.4)
 #
 # Dependencies come from Debian packages through pkg-config (scripts/deps.sh).
 
@@ -35,11 +36,19 @@ SRCS := $(wildcard src/*.c)
 LUA_SRCS := $(shell find lua -name '*.lua' | LC_ALL=C sort)
 OBJS := $(SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/embedded.o
 
+# the td.core shared module: everything but the host program
+MOD_SRCS := $(filter-out src/main.c src/host.c src/repl.c,$(SRCS))
+MOD_DIR := $(BUILD)/pic
+MOD_OBJS := $(MOD_SRCS:src/%.c=$(MOD_DIR)/%.o)
+MOD_SO := $(BUILD)/lua/td/core.so
+LUA_SHARE ?= $(PREFIX)/share/lua/5.4
+LUA_LIB ?= $(PREFIX)/lib/lua/5.4
+
 ASAN_DIR := $(BUILD)/asan
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ASAN_OBJS := $(SRCS:src/%.c=$(ASAN_DIR)/%.o) $(ASAN_DIR)/embedded.o
 
-.PHONY: all deps test demo asan valgrind bench install clean check-deps
+.PHONY: all deps test demo asan valgrind bench install clean check-deps module
 
 all: deps tdlua
 
@@ -61,10 +70,19 @@ $(BUILD)/embedded.c: scripts/lua2c $(LUA_SRCS) | $(BUILD)
 $(BUILD)/embedded.o: $(BUILD)/embedded.c src/embedded.h
 	$(CC) $(CFLAGS_ALL) -Wno-overlength-strings -c -o $@ $<
 
-$(BUILD) $(ASAN_DIR):
+$(BUILD) $(ASAN_DIR) $(MOD_DIR) $(BUILD)/lua/td:
 	@mkdir -p $@
 
-test: all
+module: deps $(MOD_SO)
+
+# Lua's own symbols come from the lua5.4 that loads the module
+$(MOD_SO): $(MOD_OBJS) | $(BUILD)/lua/td
+	$(CC) $(CFLAGS_ALL) -shared $(LDFLAGS_ALL) -o $@ $(MOD_OBJS) $(shell $(PKG_CONFIG) --libs zlib) -ldl
+
+$(MOD_DIR)/%.o: src/%.c src/*.h | $(MOD_DIR)
+	$(CC) $(CFLAGS_ALL) -fPIC -c -o $@ $<
+
+test: all $(MOD_SO)
 	./tdlua tests/run.lua
 
 demo: all
@@ -80,20 +98,24 @@ $(ASAN_DIR)/%.o: src/%.c src/*.h | $(ASAN_DIR)
 $(ASAN_DIR)/embedded.o: $(BUILD)/embedded.c src/embedded.h | $(ASAN_DIR)
 	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) -c -o $@ $<
 
-asan: deps $(ASAN_DIR)/tdlua
+asan: deps $(ASAN_DIR)/tdlua $(MOD_SO)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  TDLUA_SANITIZER=1 TDLUA_BIN=$(ASAN_DIR)/tdlua $(ASAN_DIR)/tdlua tests/run.lua
 
-valgrind: all
+valgrind: all $(MOD_SO)
 	TDLUA_VALGRIND=1 valgrind -q --error-exitcode=99 --leak-check=full \
 	  --errors-for-leak-kinds=definite ./tdlua tests/run.lua
 
 bench: all
 	./tdlua tests/bench/run.lua
 
-install: all
+install: all $(MOD_SO)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BUILD)/tdlua $(DESTDIR)$(PREFIX)/bin/tdlua
+	install -d $(DESTDIR)$(LUA_LIB)/td
+	install -m 755 $(MOD_SO) $(DESTDIR)$(LUA_LIB)/td/core.so
+	cd lua && find td -name '*.lua' | while read -r f; do \
+	  install -D -m 644 "$$f" "$(DESTDIR)$(LUA_SHARE)/$$f" || exit 1; done
 
 clean:
 	rm -rf $(BUILD) tdlua
