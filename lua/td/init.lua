@@ -26,6 +26,8 @@ local CLIENT_MODULES = {
   "td.v3.system",
   "td.v3.databases",
   "td.v3.jobs",
+  "td.v3.import",
+  "td.v3.bulk_import",
 }
 
 local function client_mod()
@@ -57,7 +59,7 @@ end
 
 for _, name in ipairs {
   "server_status", "account", "databases", "database", "tables", "table",
-  "jobs", "job", "job_status", "query", "kill", "request",
+  "jobs", "job", "job_status", "query", "kill", "request", "import",
 } do
   td[name] = function(...)
     local c = td.default_client()
