@@ -82,7 +82,7 @@ static int open_libs(lua_State *L) {
     if (dir && *dir) {
       lua_getglobal(L, "package");
       lua_getfield(L, -1, "path");
-      lua_pushfstring(L, "%s/?.lua;%s", dir, lua_tostring(L, -1));
+      lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, lua_tostring(L, -1));
       lua_setfield(L, -3, "path");
       lua_pop(L, 2);
     }

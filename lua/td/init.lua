@@ -28,12 +28,19 @@ local CLIENT_MODULES = {
   "td.v3.jobs",
   "td.v3.import",
   "td.v3.bulk_import",
+  "td.v3.tables",
+  "td.v3.schedules",
+  "td.v3.results",
+  "td.v3.connections",
+  "td.v3.users",
+  "td.v3.access_control",
 }
 
 local function client_mod()
   local m = require "td.client"
   if not m.methods.query then
     for _, name in ipairs(CLIENT_MODULES) do m.extend(require(name)) end
+    m.lazy("workflow", function(c) return require("td.workflow.client").new(c) end)
   end
   return m
 end
@@ -60,6 +67,11 @@ end
 for _, name in ipairs {
   "server_status", "account", "databases", "database", "tables", "table",
   "jobs", "job", "job_status", "query", "kill", "request", "import",
+  "create_database", "delete_database", "create_table", "delete_table", "swap_table",
+  "rename_table", "update_table", "update_schema", "append_schema", "tail", "deleted_tables",
+  "schedules", "schedule", "create_schedule", "update_schedule", "delete_schedule",
+  "run_schedule", "schedule_history", "results", "create_result", "delete_result",
+  "export", "users", "user",
 } do
   td[name] = function(...)
     local c = td.default_client()

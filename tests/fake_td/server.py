@@ -71,7 +71,7 @@ if __name__ == "__main__":
     sys.modules.setdefault("server", sys.modules[__name__])
 
 # API modules loaded at start-up, in this order (missing files are skipped).
-MODULES = ("v3", "workflow")
+MODULES = ("v3", "access", "workflow")
 
 DEFAULT_KEY = "1/0123456789abcdef0123456789abcdef01234567"
 QUERY_ONLY_KEY = "2/fedcba9876543210fedcba9876543210fedcba98"
@@ -625,6 +625,9 @@ HTML_PAGE = ("<html>\r\n<head><title>{code} {reason}</title></head>\r\n<body>\r\
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in separate writes: without TCP_NODELAY each
+    # small response waits for the client's delayed ACK (about 40 ms)
+    disable_nagle_algorithm = True
     server_version = "fake-td/1.0"
     sys_version = ""
     timeout = 300

@@ -667,6 +667,7 @@ class V3State:
         self.bulk_imports = {}
         self.key_counter = 0
         self.idempotent_tables = {}       # (db, table) -> idempotent_key
+        self.transfers = {}               # idempotent_key -> (db, table) of table/transfer
         self.seed()
 
     def now(self):
@@ -1125,6 +1126,37 @@ def h_table_change_database(req, db, table):
     del d.tables[table]
     dd.tables[table] = t
     return {"database": dest, "table": table, "type": "log"}
+
+
+def h_table_transfer(req, db, table):
+    """Move a table to "another account": the Secondary-Authorization key
+    must be a known key with full permission; the fake has one account, so
+    the table lands in dest_database_name there."""
+    s = S()
+    auth = req.header("Secondary-Authorization") or ""
+    m = re.match(r"^TD1 (\S+)$", auth.strip())
+    info = req.app.keys.get(m.group(1)) if m else None
+    if info is None:
+        raise ApiError(401, "Secondary-Authorization must carry the destination account's valid API key")
+    if info["permission"] == "query_only":
+        raise ApiError(403, "The destination API key cannot create tables")
+    dest_db, dest = req.param("dest_database_name"), req.param("dest_table_name")
+    if not dest_db or not dest:
+        raise ApiError(400, "dest_database_name and dest_table_name are required")
+    key = req.param("idempotent_key")
+    if key and s.transfers.get(key) == (dest_db, dest):
+        return {"database_name": dest_db, "table_name": dest}
+    d, t = s.table(db, table)
+    check_name("table", dest)
+    dd = s.db(dest_db)
+    if dest in dd.tables:
+        raise ApiError(409, "Table '%s' already exists in database '%s'" % (dest, dest_db))
+    del d.tables[table]
+    t.name = dest
+    dd.tables[dest] = t
+    if key:
+        s.transfers[key] = (dest_db, dest)
+    return {"database_name": dest_db, "table_name": dest}
 
 
 def h_table_deleted(req):
@@ -1785,6 +1817,7 @@ def register(app):
     r("POST", "/table/tail/<db>/<table>", h_table_tail)
     r("GET", "/table/distribution/<db>/<table>", h_table_distribution)
     r("POST", "/table/change_database/<db>/<table>", h_table_change_database, **W)
+    r("POST", "/table/transfer/<db>/<table>", h_table_transfer, **W)
     r("GET", "/table/deleted", h_table_deleted)
     r("POST", "/table/recover/<table_id>", h_table_recover, **W)
     r("PUT", "/table/import/<db>/<table>/<format>", h_import, **W)

@@ -3,6 +3,7 @@ local errors = require "td.errors"
 local http = require "td.http"
 local paging = require "td.paging"
 local jobmod = require "td.job"
+local redact = require "td.redact"
 
 local M = {}
 local check = errors.check
@@ -79,6 +80,81 @@ function M:query(sql, opts)
   })
 end
 
+local EXPORT_OPTS = {
+  bucket = "string", access_key_id = "string", secret_access_key = "string",
+  file_prefix = "string", file_format = "string", from = true, to = true,
+  pool_name = "string", encryption = "string", assume_role = "string",
+  domain_key = "string", storage_type = "string",
+}
+local EXPORT_FORMATS = { ["json.gz"] = true, ["line-json.gz"] = true, ["tsv.gz"] = true, ["jsonl.gz"] = true }
+
+local function export_time(name, v)
+  if v == nil then return nil end
+  local t = v
+  if type(v) == "string" then t = require("td.time").parse(v) end
+  if type(t) ~= "number" then
+    errors.raise { kind = "usage", message = ("export: opts.%s must be epoch seconds or a time string (got %q)"):format(name, tostring(v)) }
+  end
+  return math.floor(t)
+end
+
+--- client:export(db, table, {bucket =, access_key_id =, secret_access_key =,
+-- file_prefix =, file_format = "json.gz"|"line-json.gz"|"tsv.gz"|"jsonl.gz",
+-- from =, to =, pool_name =, encryption =, assume_role =, domain_key =})
+-- -> Job: exports the table's rows (time from..to, epoch seconds or time
+-- strings) to S3 (POST /v3/export/run/:db/:table). The secret key is
+-- masked in traces and errors. Submission is idempotent like query().
+function M:export(db, tbl, opts)
+  check("export", "db", db, "string")
+  check("export", "table", tbl, "string")
+  check("export", "opts", opts, "table")
+  for k, want in pairs(opts) do
+    local ty = EXPORT_OPTS[k]
+    if not ty then
+      errors.raise { kind = "usage", message = ("export: unknown option %q"):format(tostring(k)) }
+    end
+    if ty ~= true then check("export", "opts." .. k, want, ty) end
+  end
+  if opts.secret_access_key then redact.add(opts.secret_access_key) end
+  if not opts.bucket or opts.bucket == "" then
+    errors.raise { kind = "usage", message = "export: opts.bucket (the S3 bucket) is required" }
+  end
+  if opts.file_format and not EXPORT_FORMATS[opts.file_format] then
+    errors.raise { kind = "usage", message = ("export: file_format must be json.gz, line-json.gz, tsv.gz or jsonl.gz (got %q)"):format(opts.file_format) }
+  end
+  local key = opts.domain_key or new_domain_key()
+  local ok, d, resp = pcall(http.request, self, {
+    method = "POST", path = http.path("/v3/export/run/%s/%s", db, tbl),
+    form = {
+      storage_type = opts.storage_type or "s3", bucket = opts.bucket,
+      access_key_id = opts.access_key_id, secret_access_key = opts.secret_access_key,
+      file_prefix = opts.file_prefix, file_format = opts.file_format or "json.gz",
+      from = export_time("from", opts.from), to = export_time("to", opts.to),
+      pool_name = opts.pool_name, encryption = opts.encryption, assume_role = opts.assume_role,
+      domain_key = key,
+    },
+    idempotent = true, -- safe by construction: the domain_key dedups
+  })
+  if not ok then
+    if errors.is(d, "conflict") then
+      local id = d.conflicts_with
+      if not id then
+        local st = http.request(self, { path = http.path("/v3/job/status_by_domain_key/%s", key) })
+        id = st.job_id
+      end
+      return jobmod.wrap(self, { job_id = id, domain_key = key, database = db, type = "export" })
+    end
+    error(d, 0)
+  end
+  if resp.dry_run then
+    return jobmod.wrap(self, { job_id = "(dry-run)", status = "dry-run", database = db, type = "export" })
+  end
+  return jobmod.wrap(self, {
+    job_id = d.job_id or d.job, database = d.database or db, type = "export",
+    status = "queued", domain_key = key,
+  })
+end
+
 --- client:job(id) -> Job with every field (/v3/job/show)
 function M:job(id)
   check("job", "id", id, "string", "number")
@@ -90,6 +166,14 @@ end
 function M:job_status(id)
   check("job_status", "id", id, "string", "number")
   local d = http.request(self, { path = http.path("/v3/job/status/%s", id) })
+  return require("td.v3.shape").job(d)
+end
+
+--- client:job_status_by_domain_key(key) -> the status of the job submitted
+-- with that domain_key ({ job_id, status, ... }; raises not_found).
+function M:job_status_by_domain_key(key)
+  check("job_status_by_domain_key", "key", key, "string")
+  local d = http.request(self, { path = http.path("/v3/job/status_by_domain_key/%s", key) })
   return require("td.v3.shape").job(d)
 end
 

@@ -1,0 +1,99 @@
+--- td.v3.args: argument checks shared by the v3 API methods.
+-- Every check raises a `usage` error at the caller's call that names the
+-- function and the argument, before any request is sent.
+local errors = require "td.errors"
+
+local M = {}
+
+local function usage(msg) error(errors.new { kind = "usage", message = msg }, 0) end
+M.usage = usage
+
+local function bad(fname, argname, expected, v)
+  usage(("bad argument '%s' to '%s' (%s expected, got %s)"):format(
+    argname, fname, expected, v == nil and "no value" or type(v)))
+end
+
+--- A required non-empty string (names of databases, tables, schedules, ...).
+function M.name(fname, argname, v)
+  if type(v) ~= "string" then bad(fname, argname, "string", v) end
+  if v == "" then usage(("bad argument '%s' to '%s' (empty string)"):format(argname, fname)) end
+  return v
+end
+
+--- A required id: a non-empty string or an integer; returned as a string.
+function M.id(fname, argname, v)
+  if math.type(v) == "integer" then return tostring(v) end
+  if type(v) == "string" and v ~= "" then return v end
+  if type(v) == "string" then usage(("bad argument '%s' to '%s' (empty string)"):format(argname, fname)) end
+  bad(fname, argname, "string or integer", v)
+end
+
+--- An optional options table; keys outside `known` (a set) are refused so
+-- that a misspelt option does not silently do nothing. Returns a table.
+function M.opts(fname, v, known, argname)
+  argname = argname or "opts"
+  if v == nil then return {} end
+  if type(v) ~= "table" then bad(fname, argname, "table", v) end
+  if known then
+    for k in pairs(v) do
+      if not known[k] then
+        local names = {}
+        for n in pairs(known) do names[#names + 1] = n end
+        table.sort(names)
+        usage(("%s: unknown option %q (known: %s)"):format(fname, tostring(k), table.concat(names, ", ")))
+      end
+    end
+  end
+  return v
+end
+
+--- Optional typed fields of an options table: fields(fname, opts, {name = "string", ...}).
+-- Types: "string", "integer", "number", "boolean", "table", "id" (string or integer).
+function M.fields(fname, opts, spec)
+  for k, want in pairs(spec) do
+    local v = opts[k]
+    if v ~= nil then
+      local okay
+      if want == "integer" then okay = math.type(v) == "integer"
+      elseif want == "id" then okay = math.type(v) == "integer" or (type(v) == "string" and v ~= "")
+      else okay = type(v) == want end
+      if not okay then
+        bad(fname, "opts." .. k, want == "id" and "string or integer" or want, v)
+      end
+    end
+  end
+end
+
+--- A required array (a table with items 1..n and nothing else); each item
+-- is checked with `item(v, i)` when given.
+function M.array(fname, argname, v, item)
+  if type(v) ~= "table" then bad(fname, argname, "array", v) end
+  local n = #v
+  for k in pairs(v) do
+    if math.type(k) ~= "integer" or k < 1 or k > n then
+      usage(("bad argument '%s' to '%s' (an array expected, found key %q)"):format(argname, fname, tostring(k)))
+    end
+  end
+  if item then for i = 1, n do item(v[i], i) end end
+  return v
+end
+
+--- An array of ids (strings or integers), returned as strings.
+function M.ids(fname, argname, v)
+  local out = {}
+  M.array(fname, argname, v, function(x, i)
+    out[i] = M.id(fname, ("%s[%d]"):format(argname, i), x)
+  end)
+  return out
+end
+
+--- Copy the listed keys of `opts` that are set into a new table (a form body).
+function M.pick(opts, keys)
+  local out = {}
+  for _, k in ipairs(keys) do
+    if opts[k] ~= nil then out[k] = opts[k] end
+  end
+  return out
+end
+
+return M

@@ -1,0 +1,244 @@
+--- td.workflow.schedule: the Schedule object (a workflow's `schedule:`).
+-- Fields are the API's (id, project, workflow, nextRunTime,
+-- nextScheduleTime, disabledAt, and after a change createdAt, updatedAt)
+-- and their snake_case names, plus project_name, workflow_name, enabled,
+-- next_run_epoch and next_schedule_epoch. Methods: refresh, enable,
+-- disable, skip, backfill.
+local errors = require "td.errors"
+local base = require "td.workflow.base"
+local attempt = require "td.workflow.attempt"
+
+local M = {}
+
+local Schedule = {}
+Schedule.__index = Schedule
+Schedule.__name = "td.workflow.schedule"
+M.Schedule = Schedule
+
+local function fill(s, t)
+  base.fields(t, s)
+  s.project_name = type(s.project) == "table" and s.project.name or nil
+  s.workflow_name = type(s.workflow) == "table" and s.workflow.name or nil
+  s.enabled = s.disabledAt == nil
+  s.next_run_epoch = base.epoch(s.nextRunTime)
+  s.next_schedule_epoch = base.epoch(s.nextScheduleTime)
+  return s
+end
+
+--- Wrap a RestSchedule JSON object for a client.
+function M.wrap(client, t)
+  return base.bind(fill(setmetatable({}, Schedule), t), client)
+end
+
+function Schedule.__tostring(s)
+  return ("td.workflow.schedule(%s %s/%s next %s%s)"):format(s.id, s.project_name or "?", s.workflow_name or "?",
+    s.nextScheduleTime or "?", s.enabled and "" or ", disabled")
+end
+
+local function check(self, name)
+  if getmetatable(self) ~= Schedule then
+    errors.raise { kind = "usage", message = ("bad self to 'schedule:%s' (a schedule expected; call it with ':')"):format(name) }
+  end
+  return base.client_of(self, "schedule:" .. name)
+end
+
+local function replace(self, t)
+  for k in pairs(self) do self[k] = nil end
+  fill(self, t)
+  return self
+end
+
+--- GET /api/schedules/{id} -> Schedule
+function M.get(client, id)
+  return M.wrap(client, (base.request(client, { path = base.path("/api/schedules/%s", id) })))
+end
+
+--- The schedule of workflow `name` in project `pid` (not_found when it has none).
+function M.find(client, pid, pname, name)
+  local d = base.request(client, {
+    path = base.path("/api/projects/%s/schedules", pid), query = { workflow = name },
+  })
+  local t = d.schedules and d.schedules[1]
+  if not t then
+    errors.raise { kind = "not_found", message = ("workflow %s of project %s has no schedule (or does not exist)"):format(name, pname or pid) }
+  end
+  return M.wrap(client, t)
+end
+
+--- schedule:refresh() - reload the schedule.
+function Schedule:refresh()
+  local c = check(self, "refresh")
+  return replace(self, (base.request(c, { path = base.path("/api/schedules/%s", self.id) })))
+end
+
+--- A time for a field that digdag reads "ISO with an offset, or local in
+-- the workflow's time zone": epoch numbers become instants, local strings
+-- are normalised to "yyyy-MM-ddTHH:mm:ss".
+local function zoned_or_local(fname, argname, v)
+  if type(v) == "number" then return base.iso(v) end
+  if type(v) == "string" then
+    if base.has_zone(v) then return base.instant(fname, argname, v) end
+    local l = base.local_time(v)
+    if l then return l end
+  end
+  errors.raise {
+    kind = "usage",
+    message = ("bad argument '%s' to '%s' (epoch seconds, \"2026-11-22T00:00:00Z\" or a local time \"2026-11-22 00:00:00\" expected, got %s)")
+      :format(argname, fname, type(v) == "string" and ("%q"):format(v) or type(v)),
+  }
+end
+
+--- schedule:enable{skip_schedule = true, next_time =} - enable the
+-- schedule. With skip_schedule (the default here) the sessions missed
+-- while it was disabled are skipped: it restarts at next_time or now.
+-- skip_schedule = false runs every missed session.
+function Schedule:enable(opts)
+  local c = check(self, "enable")
+  opts = base.opts("schedule:enable", opts, { skip_schedule = true, next_time = true })
+  local skip = opts.skip_schedule
+  if skip == nil then skip = true end
+  errors.check("schedule:enable", "skip_schedule", skip, "boolean")
+  local body = { skipSchedule = skip }
+  if opts.next_time ~= nil then body.nextTime = zoned_or_local("schedule:enable", "next_time", opts.next_time) end
+  local d, resp = base.request(c, {
+    method = "POST", path = base.path("/api/schedules/%s/enable", self.id), json = body, idempotent = true,
+  })
+  if resp.dry_run then return self end
+  return replace(self, d)
+end
+
+--- schedule:disable() - stop starting new sessions (disabledAt is set).
+function Schedule:disable()
+  local c = check(self, "disable")
+  local d, resp = base.request(c, {
+    method = "POST", path = base.path("/api/schedules/%s/disable", self.id), json = {}, idempotent = true,
+  })
+  if resp.dry_run then return self end
+  return replace(self, d)
+end
+
+--- schedule:skip{next_time =} or schedule:skip{count = N} - move the
+-- schedule forward: to the first session at or after next_time, or past
+-- the next N sessions from now (or from `from`). next_run_time sets when
+-- that session runs; dry_run = true only shows the result. Returns the
+-- updated schedule (a copy with dry_run). Raises conflict when the time is
+-- not after the current next session.
+function Schedule:skip(opts)
+  local c = check(self, "skip")
+  opts = base.opts("schedule:skip", opts, { next_time = true, count = true, from = true, next_run_time = true, dry_run = true })
+  local body = { dryRun = opts.dry_run and true or nil }
+  if opts.next_time ~= nil and opts.count ~= nil then
+    errors.raise { kind = "usage", message = "schedule:skip: give next_time or count, not both" }
+  elseif opts.next_time ~= nil then
+    body.nextTime = zoned_or_local("schedule:skip", "next_time", opts.next_time)
+  elseif opts.count ~= nil then
+    if math.type(opts.count) ~= "integer" or opts.count < 1 then
+      errors.raise { kind = "usage", message = "bad argument 'count' to 'schedule:skip' (a positive integer expected)" }
+    end
+    local from = opts.from and base.epoch(base.instant("schedule:skip", "from", opts.from))
+    if not from then
+      from = math.max(os.time(), self.next_schedule_epoch or 0)
+    end
+    body.fromTime, body.count = base.iso(from), opts.count
+  else
+    errors.raise { kind = "usage", message = "schedule:skip: next_time or count is required" }
+  end
+  if opts.next_run_time ~= nil then
+    body.nextRunTime = base.instant("schedule:skip", "next_run_time", opts.next_run_time)
+  end
+  local ok, d, resp = pcall(base.request, c, {
+    method = "POST", path = base.path("/api/schedules/%s/skip", self.id), json = body,
+    idempotent = true, -- a repeat lands on the same time (or a 409 naming it)
+  })
+  if not ok then
+    if errors.is(d, "conflict") then
+      base.reraise(d, {
+        message = ("cannot skip schedule %s to %s: %s"):format(self.id, body.nextTime or ("%d sessions from %s"):format(body.count, body.fromTime), d.message),
+        hint = ("the schedule's next session is already %s; skip to a later time"):format(self.nextScheduleTime or "?"),
+      })
+    end
+    error(d, 0)
+  end
+  if resp.dry_run then return self end
+  if opts.dry_run then return M.wrap(c, d) end
+  return replace(self, d)
+end
+
+--- The instant `from` means for this schedule: epoch numbers and zoned
+-- strings as they are; a local date/time through the server's
+-- truncated_session_time, which reads it in the workflow's time zone.
+local function backfill_from(c, self, v)
+  if type(v) == "string" and not base.has_zone(v) then
+    local l = base.local_time(v)
+    if l then
+      local d = base.request(c, {
+        path = base.path("/api/workflows/%s/truncated_session_time", self.workflow.id),
+        query = { session_time = l },
+      })
+      return base.iso(base.epoch(d.sessionTime))
+    end
+  end
+  return base.instant("schedule:backfill", "from", v)
+end
+
+--- schedule:backfill{from =, count =, name =, dry_run =, skip_existing =,
+-- advance_schedule =} -> array of the new Attempts.
+-- Starts the sessions the schedule would have run from `from` (epoch
+-- seconds, a zoned time, or a local date/time in the workflow's time zone)
+-- up to, not including, its next scheduled session - at most `count`. They
+-- run one after another. `name` is the attempts' retry name (a fresh one
+-- by default). skip_existing leaves out sessions that already ran;
+-- dry_run returns what would start (ids "0"). Raises bad_request when count
+-- goes beyond the next scheduled session and conflict when a session
+-- already has an attempt of that name, each with a hint.
+function Schedule:backfill(opts)
+  local c = check(self, "backfill")
+  opts = base.opts("schedule:backfill", opts, {
+    from = true, count = true, name = true, dry_run = true, skip_existing = true, advance_schedule = true,
+  })
+  if opts.from == nil and not opts.advance_schedule then
+    errors.raise { kind = "usage", message = "bad argument 'from' to 'schedule:backfill' (the first session time is required)" }
+  end
+  if opts.count ~= nil and (math.type(opts.count) ~= "integer" or opts.count < 1) then
+    errors.raise { kind = "usage", message = "bad argument 'count' to 'schedule:backfill' (a positive integer expected)" }
+  end
+  if opts.name ~= nil then errors.check("schedule:backfill", "name", opts.name, "string") end
+  if opts.advance_schedule and opts.name then
+    errors.raise { kind = "usage", message = "schedule:backfill: name cannot be given with advance_schedule" }
+  end
+  if not (self.workflow and self.workflow.id) then self:refresh() end
+  local body = {
+    fromTime = opts.from ~= nil and backfill_from(c, self, opts.from) or nil,
+    count = opts.count,
+    dryRun = opts.dry_run and true or false,
+    skipExisting = (opts.skip_existing or opts.advance_schedule) and true or nil,
+    advanceSchedule = opts.advance_schedule and true or nil,
+  }
+  if not opts.advance_schedule then body.attemptName = opts.name or ("backfill-" .. base.uuid()) end
+  local ok, d, resp = pcall(base.request, c, {
+    method = "POST", path = base.path("/api/schedules/%s/backfill", self.id), json = body,
+  })
+  if not ok then
+    local e = d
+    if errors.is(e, "bad_request") and (e.message or ""):find("count is set", 1, true) then
+      base.reraise(e, {
+        message = ("backfill of %s/%s: %s"):format(self.project_name or "?", self.workflow_name or "?", e.message),
+        hint = ("a backfill covers the session times from %s up to the next scheduled one (%s); lower count or start earlier")
+          :format(body.fromTime or "?", self.nextScheduleTime or "?"),
+      })
+    elseif errors.is(e, "conflict") then
+      base.reraise(e, {
+        message = ("backfill of %s/%s: %s"):format(self.project_name or "?", self.workflow_name or "?", e.message),
+        hint = ("a session in that range already has an attempt named %q; use another name, or skip_existing = true to leave such sessions out")
+          :format(body.attemptName or ""),
+      })
+    end
+    error(e, 0)
+  end
+  if resp.dry_run then return {} end
+  local out = {}
+  for i, t in ipairs(d.attempts or {}) do out[i] = attempt.wrap(c, t) end
+  return out
+end
+
+return M
