@@ -17,7 +17,7 @@ local base = require "td.workflow.base"
 local M = {}
 
 local Attempt = {}
-Attempt.__index = Attempt
+base.class(Attempt)
 Attempt.__name = "td.workflow.attempt"
 M.Attempt = Attempt
 
@@ -39,9 +39,6 @@ local function fill(a, t)
   a.status = M.status_of(t)
   a.project_name = type(a.project) == "table" and a.project.name or nil
   a.workflow_name = type(a.workflow) == "table" and a.workflow.name or nil
-  a.created_epoch = base.epoch(a.createdAt)
-  a.finished_epoch = base.epoch(a.finishedAt)
-  a.session_epoch = base.epoch(a.sessionTime)
   return a
 end
 
@@ -308,8 +305,8 @@ end
 
 --- attempt:tasks() -> array of tasks: the API's fields (id, fullName,
 -- parentId, config, upstreams, isGroup, state, cancelRequested, startedAt,
--- updatedAt, retryAt, error, ...) also in snake_case, is_group (from
--- isGroup or group) and started_epoch / updated_epoch.
+-- updatedAt, retryAt, error, ...; readable in snake_case too) plus name
+-- (= fullName); isGroup is a boolean (from isGroup or group).
 function Attempt:tasks()
   local c = check(self, "tasks")
   local d = base.request(c, { path = base.path("/api/attempts/%s/tasks", self.id) })
@@ -317,10 +314,9 @@ function Attempt:tasks()
   for i, t in ipairs(d.tasks or {}) do
     local task = base.fields(t)
     if task.isGroup == nil then task.isGroup = task.group end
-    task.is_group = task.isGroup == true
+    task.isGroup = task.isGroup == true
+    task.group = nil
     task.name = task.fullName
-    task.started_epoch = base.epoch(task.startedAt)
-    task.updated_epoch = base.epoch(task.updatedAt)
     out[i] = task
   end
   return out

@@ -50,23 +50,56 @@ local OPAQUE = {
 
 local null = require("td.core").null
 
---- Copy a JSON object, adding a snake_case name for every camelCase field
--- (the original names stay too: a.createdAt == a.created_at). JSON null
--- fields are left out (nil). Nested objects are converted as well, except
--- user data (params, config, ...), which is copied as it is.
+local function camel(k)
+  return (k:gsub("_(%l)", string.upper))
+end
+
+-- snake_case and *_epoch reads of camelCase fields: a.created_at is
+-- a.createdAt; a.created_epoch is a.createdAt (or a.sessionTime for
+-- session_epoch, ...) as epoch seconds. Nothing is copied, so printing or
+-- iterating an object shows the API's own fields once.
+local function alias(t, k)
+  if type(k) ~= "string" or not k:find("_", 1, true) then return nil end
+  local stem = k:match("^(.-)_epoch$")
+  if stem then
+    local c = camel(stem)
+    local v = rawget(t, c .. "At")
+    if v == nil then v = rawget(t, c .. "Time") end
+    if v == nil then v = rawget(t, c) end
+    return M.epoch(v)
+  end
+  return rawget(t, camel(k))
+end
+M.alias = alias
+
+local PLAIN = { __index = alias, __name = "td.workflow.object" }
+
+--- Make Class (a metatable whose methods live in it) answer snake_case and
+-- *_epoch reads too; returns Class.
+function M.class(Class)
+  Class.__index = function(t, k)
+    local m = rawget(Class, k)
+    if m ~= nil then return m end
+    return alias(t, k)
+  end
+  return Class
+end
+
+--- Copy a JSON object without JSON nulls (absent fields are nil). Nested
+-- objects are converted as well, except user data (params, config, ...),
+-- which is copied as it is. Fields keep the API's camelCase names; reads
+-- by snake_case name work too (a.createdAt == a.created_at). With `out`,
+-- fields go into it (an object with its class already set); without,
+-- a plain table that reads snake_case names is returned.
 function M.fields(t, out)
-  out = out or {}
+  out = out or setmetatable({}, PLAIN)
   for k, v in pairs(t) do
     if v == null and not OPAQUE[k] then
       -- absent
-    elseif type(k) == "string" then
-      if type(v) == "table" and not OPAQUE[k] and next(v) ~= nil and #v == 0 then
+    else
+      if type(k) == "string" and type(v) == "table" and not OPAQUE[k] and next(v) ~= nil and #v == 0 then
         v = M.fields(v)
       end
-      out[k] = v
-      local s = snake(k)
-      if s ~= k then out[s] = v end
-    else
       out[k] = v
     end
   end

@@ -8,7 +8,7 @@ local base = require "td.workflow.base"
 local M = {}
 
 local Workflow = {}
-Workflow.__index = Workflow
+base.class(Workflow)
 Workflow.__name = "td.workflow.definition"
 M.Workflow = Workflow
 

@@ -10,7 +10,7 @@ local base = require "td.workflow.base"
 local M = {}
 
 local Project = {}
-Project.__index = Project
+base.class(Project)
 Project.__name = "td.workflow.project"
 M.Project = Project
 

@@ -11,7 +11,7 @@ local attempt = require "td.workflow.attempt"
 local M = {}
 
 local Schedule = {}
-Schedule.__index = Schedule
+base.class(Schedule)
 Schedule.__name = "td.workflow.schedule"
 M.Schedule = Schedule
 
@@ -20,8 +20,6 @@ local function fill(s, t)
   s.project_name = type(s.project) == "table" and s.project.name or nil
   s.workflow_name = type(s.workflow) == "table" and s.workflow.name or nil
   s.enabled = s.disabledAt == nil
-  s.next_run_epoch = base.epoch(s.nextRunTime)
-  s.next_schedule_epoch = base.epoch(s.nextScheduleTime)
   return s
 end
 

@@ -10,7 +10,7 @@ local attempt = require "td.workflow.attempt"
 local M = {}
 
 local Session = {}
-Session.__index = Session
+base.class(Session)
 Session.__name = "td.workflow.session"
 M.Session = Session
 
@@ -18,7 +18,6 @@ local function fill(s, t)
   base.fields(t, s)
   s.project_name = type(s.project) == "table" and s.project.name or nil
   s.workflow_name = type(s.workflow) == "table" and s.workflow.name or nil
-  s.session_epoch = base.epoch(s.sessionTime)
   local last = s.lastAttempt
   if type(last) == "table" then
     last.status = attempt.status_of(last)
