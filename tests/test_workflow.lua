@@ -600,3 +600,22 @@ test("the API key never shows in errors or objects", function()
   eq(require("td.pretty").show(a, 5):find(t.KEY, 1, true), nil)
   eq(tostring(a):find(t.KEY, 1, true), nil)
 end)
+
+test("objects keep the API's field names once; snake_case and *_epoch names read through", function()
+  t.reset()
+  local w = wf()
+  local a = w:attempt(7)
+  eq(a.created_at, a.createdAt)
+  eq(a.session_time, a.sessionTime)
+  eq(a.created_epoch, td.time.parse(a.createdAt))
+  eq(a.session_epoch, td.time.parse(a.sessionTime))
+  for k in pairs(a) do
+    ok(not (type(k) == "string" and k:find("_at$")), "snake_case copy in the object: " .. tostring(k))
+  end
+  local task = a:tasks()[2]
+  eq(task.full_name, task.fullName)
+  eq(task.started_epoch, td.time.parse(task.startedAt))
+  eq(type(task.isGroup), "boolean")
+  local header = td.pretty.render(a:tasks()):match("^[^\n]+")
+  ok(not header:find("full_name", 1, true), "a rendered task list shows fields twice: " .. header)
+end)
