@@ -175,7 +175,7 @@ local function build(client, r, idempotent)
     timeout = r.stream and 0 or (r.timeout or client.timeout),
     low_speed_time = r.stream and client.read_timeout or nil,
     accept_encoding = (not r.stream) and "gzip" or nil,
-    ca_file = client.ca_file, max_body = r.max_body,
+    ca_file = client.ca_file, max_body = r.max_body, high_water = r.high_water,
     fresh_connect = idempotent == false,
   }
 end
@@ -285,6 +285,17 @@ function M.request(client, r)
     trace(client, fmt("retrying %s %s in %.2fs (%s)", method, shown, delay, err.kind))
     async.sleep(delay)
   end
+end
+
+--- Start a streaming GET without waiting for an answer; returns the request
+-- and its URL as it may be shown (redacted). The caller checks the status.
+function M.start_stream(client, r)
+  r.method = r.method or "GET"
+  r.stream = true
+  local url, spec = build(client, r)
+  local shown = redact.text(url)
+  trace(client, fmt("%s %s (streaming, started)", r.method, shown))
+  return core.request(spec), shown
 end
 
 --- Start a streaming GET and wait for its first news; returns the request

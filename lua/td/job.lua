@@ -2,8 +2,8 @@
 -- Fields are TD's own (job_id, status, type, database, query, created_at,
 -- start_at, end_at, duration, result_size, num_records, hive_result_schema,
 -- url, debug, ...) plus `schema` (the decoded hive_result_schema) and
--- `domain_key`. Methods: wait, refresh, show, kill, rows, records, fetch,
--- result_table.
+-- `domain_key`. Methods: wait, refresh, show, kill, rows, records, columns,
+-- fetch, result_table, download, statistics, result_export.
 local core = require "td.core"
 local async = require "td.async"
 local errors = require "td.errors"
@@ -11,6 +11,7 @@ local http = require "td.http"
 local shape = require "td.v3.shape"
 local result = require "td.result"
 local progress = require "td.progress"
+local download = require "td.download"
 
 local M = {}
 
@@ -142,13 +143,29 @@ local function ensure_success(self)
   end
 end
 
---- job:rows() - stream the result rows as arrays (SQL NULL is td.null).
--- Waits for the job first if it is not finished.
+local function fetch_opts(fname, job, opts)
+  if opts ~= nil then errors.check(fname, "opts", opts, "table") end
+  opts = opts or {}
+  result.check_opts(fname, opts)
+  return {
+    parallel = opts.parallel, chunk_size = opts.chunk_size,
+    parallel_threshold = opts.parallel_threshold, size = job.result_size,
+  }
+end
+
+--- job:rows{parallel =, chunk_size =, parallel_threshold =} - stream the
+-- result rows as arrays (SQL NULL is td.null). Waits for the job first if
+-- it is not finished. The fourth value is a closing value, so `break`
+-- releases the transfer. Large results (result_size >= parallel_threshold,
+-- 64 MiB) are fetched over `parallel` ranged connections (default 4, in
+-- chunks of chunk_size = 8 MiB); parallel = false keeps one connection.
 --   for row in job:rows() do ... end
-function Job:rows()
+function Job:rows(opts)
   check(self, "rows")
+  local o = fetch_opts("job:rows", self, opts)
   ensure_success(self)
-  return result.stream(client_of(self), self.job_id)
+  o.size = self.result_size
+  return result.stream(client_of(self), self.job_id, o)
 end
 
 --- job:columns() - the result's column names.
@@ -159,22 +176,25 @@ function Job:columns()
   return shape.columns(self.schema)
 end
 
---- job:records() - stream the result rows as maps keyed by column name
--- (a NULL column is absent).
-function Job:records()
+--- job:records(opts) - stream the result rows as maps keyed by column name
+-- (a NULL column is absent). opts as for job:rows.
+function Job:records(opts)
   check(self, "records")
-  local names = self:columns()
-  return result.stream(client_of(self), self.job_id, { keys = names })
+  local o = fetch_opts("job:records", self, opts)
+  o.keys = self:columns()
+  o.size = self.result_size
+  return result.stream(client_of(self), self.job_id, o)
 end
 
---- job:fetch(n) - the first n rows (default 10) as an array of arrays.
+--- job:fetch(n) - the first n rows (default 10) as an array of arrays;
+-- the transfer is released as soon as they have arrived.
 function Job:fetch(n)
   check(self, "fetch")
   n = n or 10
   errors.check("job:fetch", "n", n, "integer")
   local rows = {}
   if n <= 0 then return rows end
-  for row in self:rows() do
+  for row in self:rows { parallel = false } do -- a few rows: no chunks fetched ahead
     rows[#rows + 1] = row
     if #rows >= n then break end
   end
@@ -187,12 +207,90 @@ function Job:result_table(n)
   check(self, "result_table")
   local cols = self:columns()
   local rows = {}
-  for row in self:rows() do
+  for row in self:rows { parallel = n == nil and "auto" or false } do
     rows[#rows + 1] = row
     if n and #rows >= n then break end
   end
   return setmetatable({ columns = cols, rows = rows }, { __name = "td.result_table",
     __tostring = function(t) return require("td.pretty").table(t.columns, t.rows) end })
+end
+
+--- job:download(path, {format =, header = false, objects = false,
+-- progress =, parallel =, chunk_size =, parallel_threshold =}) - write
+-- the result to a file. Waits for the job if needed. format is csv, tsv,
+-- json (one JSON array of rows), jsonl (one JSON array per line) or
+-- msgpack.gz (TD's bytes as they are); by default it comes from the file
+-- name's suffix. header = true writes the column names first; objects =
+-- true writes json/jsonl rows as objects keyed by column name. The file is
+-- written as `path .. ".tmp"` and renamed when complete; on failure the
+-- tmp file is removed and nothing is left at path. Returns { path, format,
+-- rows, bytes, wire_bytes, connections, requests, elapsed }. See
+-- docs/results.md for how values are written.
+function Job:download(path, opts)
+  check(self, "download")
+  local o = download.options(path, opts)
+  ensure_success(self)
+  local columns = {}
+  if o.format ~= "msgpack.gz" then
+    if not self.schema then self:show() end
+    columns = self.schema or {}
+  end
+  return download.run(client_of(self), self, path, o, columns)
+end
+
+--- job:statistics() - GET /v3/job/statistics/:id, e.g. { records_inserted = 42 }
+-- (numeric strings become integers).
+function Job:statistics()
+  check(self, "statistics")
+  local d = http.request(client_of(self), { path = http.path("/v3/job/statistics/%s", self.job_id) })
+  for k, v in pairs(d) do
+    if type(v) == "string" and v:match("^%-?%d+$") then d[k] = math.tointeger(tonumber(v)) or v end
+  end
+  return d
+end
+
+--- job:result_export{result = url_or_saved_name, retry_limit =, priority =,
+-- pool_name =, domain_key =} - write this job's result to another
+-- destination (POST /v3/job/result_export/:id). Waits for the job first.
+-- Returns the new result_export Job. Submission is idempotent through a
+-- domain_key (generated when none is given), as for query().
+function Job:result_export(opts)
+  check(self, "result_export")
+  errors.check("job:result_export", "opts", opts, "table")
+  errors.check("job:result_export", "result", opts.result, "string")
+  if opts.result == "" then
+    errors.raise { kind = "usage", message = "bad argument 'result' to 'job:result_export' (a result URL or saved result name expected, got \"\")" }
+  end
+  for _, k in ipairs { "retry_limit", "priority" } do
+    if opts[k] ~= nil then errors.check("job:result_export", k, opts[k], "integer") end
+  end
+  for _, k in ipairs { "pool_name", "domain_key" } do
+    if opts[k] ~= nil then errors.check("job:result_export", k, opts[k], "string") end
+  end
+  ensure_success(self)
+  local client = client_of(self)
+  local key = opts.domain_key or require("td.v3.jobs")._new_domain_key()
+  local ok, d, resp = pcall(http.request, client, {
+    method = "POST", path = http.path("/v3/job/result_export/%s", self.job_id),
+    form = { result = opts.result, retry_limit = opts.retry_limit, priority = opts.priority,
+      pool_name = opts.pool_name, domain_key = key },
+    idempotent = true, -- safe by construction: the domain_key dedups
+  })
+  if not ok then
+    if errors.is(d, "conflict") and d.conflicts_with then
+      return M.wrap(client, { job_id = d.conflicts_with, domain_key = key, type = "result_export" })
+    end
+    error(d, 0)
+  end
+  if resp.dry_run then
+    return M.wrap(client, { job_id = "(dry-run)", status = "dry-run", type = "result_export" })
+  end
+  if d.job_id == nil and d.job == nil then
+    errors.raise { kind = "json", job_id = self.job_id, message = "result_export answered without a job_id" }
+  end
+  d.domain_key = d.domain_key or key
+  d.type = d.type or "result_export"
+  return M.wrap(client, d)
 end
 
 return M

@@ -47,6 +47,19 @@ report(("result: %d rows"):format(N), "transfer only", raw, "transfer+gunzip+dec
 local recs = time(function() for _ in job:records() do end end, 3)
 report("records (maps) vs rows (arrays)", "rows", decoded, "records", recs)
 
+-- 1b. downloads: converting rows to text in Lua vs iterating them bare
+local dir = os.tmpname()
+os.remove(dir)
+os.execute("mkdir -p " .. t.sh_quote(dir))
+for _, fmt in ipairs { "csv", "jsonl", "msgpack.gz" } do
+  local d = time(function()
+    local s = job:download(dir .. "/bench." .. fmt, { format = fmt, progress = false, parallel = false })
+    assert(s.rows == N)
+  end, 3)
+  report(("download %s (%d rows)"):format(fmt, N), "rows (bare iteration)", decoded, "download " .. fmt, d)
+end
+os.execute("rm -rf " .. t.sh_quote(dir))
+
 -- 2. start-up: tdlua -e '' vs the stock interpreter
 local bin = os.getenv("TDLUA_BIN") or arg[-1] or "./tdlua"
 local function startup(cmd)
@@ -72,4 +85,22 @@ local seq = time(function() for _, j in ipairs(jobs1) do j:wait(opts) end end)
 local jobs2 = submit()
 local conc = time(function() td.wait_all(jobs2, opts) end)
 report(("waiting for %d jobs"):format(M), "sequential", seq, "concurrent (td.wait_all)", conc)
+
+-- 4. parallel ranged download vs one connection, over a throttled server
+-- (every result response is sent in 16 KiB pieces 5 ms apart: ~3 MB/s per
+-- connection, as a per-connection bandwidth limit would)
+t.reset()
+local big = c:query("SELECT * -- fake_rows(200000)", { db = "web" }):wait { interval = 0.01, progress = false }
+t.fault { path = "^/v3/job/result/", action = "slow", chunk = 16384, interval = 0.005, times = -1 }
+local CH = 256 * 1024
+local function fetch(parallel)
+  local n = 0
+  for _ in big:rows { parallel = parallel, chunk_size = CH } do n = n + 1 end
+  assert(n == 200000)
+end
+local one = time(function() fetch(false) end)
+local four = time(function() fetch(4) end)
+report(("rows over a throttled link (%d KiB)"):format(big.result_size // 1024), "1 connection", one, "4 ranged connections", four)
+local eight = time(function() fetch(8) end)
+report("", "1 connection", one, "8 ranged connections", eight)
 t.stop_fake()
