@@ -2,17 +2,10 @@
 -- every operation has a row, every row names methods that exist.
 local t = require "testlib"
 local test, eq, ok = t.test, t.eq, t.ok
+local slurp = t.slurp
 
 local SPEC = os.getenv("TD_OPENAPI_V3") or "../shared/ref/openapi/treasure-data-td-api-v3-openapi.yml"
 local DOC = "docs/coverage-v3.md"
-
-local function slurp(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
 
 --- The operations of an OpenAPI description, read line by line:
 -- { {id =, method =, path =}, ... } in file order.

@@ -2,6 +2,8 @@
 -- errors; the Job extras (statistics, result_export, url, duration, debug)
 local t = require "testlib"
 local test, eq, ok, like, raises_kind = t.test, t.eq, t.ok, t.like, t.raises_kind
+local slurp = t.slurp
+local exists = t.exists
 local core = require "td.core"
 
 local FAST = { interval = 0.01, max_interval = 0.02, progress = false }
@@ -9,20 +11,6 @@ local FAST = { interval = 0.01, max_interval = 0.02, progress = false }
 -- inside the fake server's directory, which the runner removes at the end
 local DIR = t.fake().dir .. "/download"
 os.execute("mkdir -p " .. t.sh_quote(DIR))
-
-local function slurp(p)
-  local f = io.open(p, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function exists(p)
-  local f = io.open(p, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
 
 -- equal strings, reporting where they first differ (not the whole text)
 local function same(got, want, what)

@@ -2,6 +2,8 @@
 -- every chunk checked and resumed on its own, bounded, released on break
 local t = require "testlib"
 local test, eq, ok, like, raises_kind = t.test, t.eq, t.ok, t.like, t.raises_kind
+local slurp = t.slurp
+local exists = t.exists
 local core = require "td.core"
 
 local FAST = { interval = 0.01, max_interval = 0.02, progress = false }
@@ -10,20 +12,6 @@ local CHUNK = 40000 -- small chunks so a modest result needs several
 -- inside the fake server's directory, which the runner removes at the end
 local DIR = t.fake().dir .. "/parallel"
 os.execute("mkdir -p " .. t.sh_quote(DIR))
-
-local function slurp(p)
-  local f = io.open(p, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function exists(p)
-  local f = io.open(p, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
 
 local function result_requests(from)
   local out = {}

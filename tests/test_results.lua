@@ -2,18 +2,8 @@
 -- restrictions and table export
 local t = require "testlib"
 local test, eq, ok, like, raises_kind = t.test, t.eq, t.ok, t.like, t.raises_kind
-
-local function find(list, name)
-  for _, x in ipairs(list) do if x.name == name then return x end end
-end
-
-local function last_request(method, pat)
-  local log = t.log()
-  for i = #log, 1, -1 do
-    local r = log[i]
-    if r.method == method and r.path:find(pat) then return r end
-  end
-end
+local find = t.find_named
+local last_request = t.last_request
 
 test("results, result, create_result and delete_result", function()
   t.reset()

@@ -1,18 +1,8 @@
 -- databases and tables: create, change, tail, move, delete, recover
 local t = require "testlib"
 local test, eq, ok, like, raises_kind = t.test, t.eq, t.ok, t.like, t.raises_kind
-
-local function find(list, name)
-  for _, x in ipairs(list) do if x.name == name then return x end end
-end
-
-local function last_request(method, pat)
-  local log = t.log()
-  for i = #log, 1, -1 do
-    local r = log[i]
-    if r.method == method and r.path:find(pat) then return r end
-  end
-end
+local find = t.find_named
+local last_request = t.last_request
 
 test("create_database and delete_database", function()
   t.reset()

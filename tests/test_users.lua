@@ -1,10 +1,7 @@
 -- users, API keys, logging in, delegated admins
 local t = require "testlib"
 local test, eq, ok, like, raises_kind = t.test, t.eq, t.ok, t.like, t.raises_kind
-
-local function find(list, name)
-  for _, x in ipairs(list) do if x.name == name then return x end end
-end
+local find = t.find_named
 
 test("users and user", function()
   t.reset()

@@ -1,18 +1,11 @@
 -- the workflow API client: browsing, start, wait, kill, retry, logs, schedules
 local t = require "testlib"
 local test, eq, ok, like, raises_kind = t.test, t.eq, t.ok, t.like, t.raises_kind
+local requests = t.requests
 
 local FAST = { interval = 0.01, max_interval = 0.02, progress = false }
 
 local function wf(opts) return t.client(opts).workflow end
-
-local function requests(method, pat)
-  local out = {}
-  for _, r in ipairs(t.log()) do
-    if r.method == method and r.path:find(pat) then out[#out + 1] = r end
-  end
-  return out
-end
 
 local function ids(iter)
   local out = {}

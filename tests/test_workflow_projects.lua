@@ -1,19 +1,12 @@
 -- workflow projects: tar archives, push, download, delete, secrets, pools
 local t = require "testlib"
 local test, eq, ok, like, raises_kind = t.test, t.eq, t.ok, t.like, t.raises_kind
+local requests = t.requests
 local tar = require "td.workflow.tar"
 local archive = require "td.workflow.archive"
 local core = require "td.core"
 
 local function wf(opts) return t.client(opts).workflow end
-
-local function requests(method, pat)
-  local out = {}
-  for _, r in ipairs(t.log()) do
-    if r.method == method and r.path:find(pat) then out[#out + 1] = r end
-  end
-  return out
-end
 
 local function tmpdir()
   local d = os.tmpname()

@@ -59,6 +59,42 @@ function M.raises_kind(kind, fn, ...)
   return err
 end
 
+--- The element of list whose .name is name.
+function M.find_named(list, name)
+  for _, x in ipairs(list) do if x.name == name then return x end end
+end
+
+--- Logged requests with this method whose raw path matches the pattern.
+function M.requests(method, pat)
+  local out = {}
+  for _, r in ipairs(M.log()) do
+    if r.method == method and r.path:find(pat) then out[#out + 1] = r end
+  end
+  return out
+end
+
+--- The last logged request with this method whose path matches.
+function M.last_request(method, pat)
+  local rs = M.requests(method, pat)
+  return rs[#rs]
+end
+
+--- A file's whole content, or nil when it cannot be read.
+function M.slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+--- Whether a file exists (can be opened).
+function M.exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
 --- Write content to a new temporary file (optionally with a suffix); returns its path.
 function M.write_tmp(content, suffix)
   local p = os.tmpname() -- creates the file
