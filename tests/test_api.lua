@@ -180,3 +180,14 @@ test("JSON integers stay Lua integers", function()
   local j = c:query("SELECT 1", { db = "web" }):wait { interval = 0.01, progress = false }
   eq(math.type(j.num_records), "integer")
 end)
+
+test("method modules load on first need; every method is still there", function()
+  local code, out = t.run("-e " .. t.sh_quote([[
+    local c = td.client { apikey = "1/x", endpoint = "http://127.0.0.1:9" }
+    local _ = c.ca_file, c.trace, c.query
+    io.write(tostring(package.loaded["td.v3.access_control"] ~= nil), " ")
+    io.write(type(c.create_policy), " ", type(c.server_status), " ", tostring(c.no_such_method), "\n")
+  ]]), { TD_CONFIG_PATH = "/nonexistent" })
+  eq(code, 0)
+  eq(out, "false function function nil\n")
+end)

@@ -22,6 +22,18 @@ M.methods = methods
 local secrets = setmetatable({}, { __mode = "k" })
 
 local lazy = {} -- field name -> function(client) returning the value
+local pending = {} -- modules whose methods are registered on first need
+local plain = {} -- client fields that may be nil: never a reason to load modules
+
+-- Register the pending modules, in order, until one provides k (or none is
+-- left): a script that only queries never compiles the access-control code.
+local function load_pending(k)
+  while methods[k] == nil and pending[1] do
+    local t = require(table.remove(pending, 1))
+    for name, fn in pairs(t) do methods[name] = fn end
+  end
+  return methods[k]
+end
 
 function Client.__index(self, k)
   local m = methods[k]
@@ -32,7 +44,8 @@ function Client.__index(self, k)
     rawset(self, k, v)
     return v
   end
-  return nil
+  if plain[k] then return nil end
+  return load_pending(k)
 end
 
 function Client.__tostring(c)
@@ -48,6 +61,18 @@ end
 --- Register a lazily built field (e.g. client.workflow).
 function M.lazy(name, make) lazy[name] = make end
 
+--- Register modules (names for require, each returning name -> function)
+-- whose methods are loaded when a client first needs one of them.
+function M.extend_lazily(names)
+  for _, name in ipairs(names) do pending[#pending + 1] = name end
+end
+
+--- Every method, with all pending modules loaded (for listings and checks).
+function M.all_methods()
+  load_pending(nil)
+  return methods
+end
+
 local NUM_OPTS = {
   max_retries = 5, retry_base_delay = 0.5, retry_max_delay = 30, retry_max_time = 300,
   connect_timeout = 30, timeout = 300, read_timeout = 600,
@@ -57,6 +82,8 @@ local KNOWN = {
   ca_file = true, insecure_http = true, config_path = true, dry_run = true,
 }
 for k in pairs(NUM_OPTS) do KNOWN[k] = true end
+for k in pairs(KNOWN) do plain[k] = true end
+for _, k in ipairs { "endpoint", "workflow_endpoint", "region", "sources" } do plain[k] = true end
 
 --- Create a client. Options override the environment and ~/.td/td.conf.
 function M.new(opts)

@@ -36,10 +36,12 @@ local CLIENT_MODULES = {
   "td.v3.access_control",
 }
 
+local registered = false
 local function client_mod()
   local m = require "td.client"
-  if not m.methods.query then
-    for _, name in ipairs(CLIENT_MODULES) do m.extend(require(name)) end
+  if not registered then
+    registered = true
+    m.extend_lazily(CLIENT_MODULES)
     m.lazy("workflow", function(c) return require("td.workflow.client").new(c) end)
   end
   return m
