@@ -108,6 +108,34 @@ test("td.client rejects unknown options and bad types, naming them", function()
   like(t.raises_kind("usage", td.client, { apikey = "1/x", timeout = "soon" }).message, "timeout")
 end)
 
+test("redaction masks the credentials of pre-signed URLs, keeping the rest", function()
+  local redact = require "td.redact"
+  eq(redact.text("GET https://s3.example/a.tar.gz?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20261122"
+      .. "&X-Amz-Signature=d7988f23&X-Amz-Expires=300 -> 200"),
+    "GET https://s3.example/a.tar.gz?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=****"
+      .. "&X-Amz-Signature=****&X-Amz-Expires=300 -> 200")
+  eq(redact.text("https://x/y?sig=abc&size=3"), "https://x/y?sig=****&size=3")
+  eq(redact.text("a plain sentence = fine"), "a plain sentence = fine")
+end)
+
+test("--verbose traces of a project download and of logs show no URL credentials", function()
+  t.reset()
+  local f = t.fake()
+  local dir = f.dir .. "/dl-trace"
+  local code, _, err = t.run("--verbose -e " .. t.sh_quote(([[
+    local wf = td.client().workflow
+    wf:project("etl"):download(%q)
+    wf:attempt(7):logs()
+  ]]):format(dir)), {
+    TD_API_KEY = t.KEY, TD_API_SERVER = f.url, TD_WORKFLOW_SERVER = f.url, TD_CONFIG_PATH = "/nonexistent",
+  })
+  os.execute("rm -rf " .. t.sh_quote(dir))
+  eq(code, 0, err)
+  like(err, "/fake%-s3/[^\n]*X%-Amz%-Signature=%*%*%*%*")
+  eq(err:find("X-Amz-Signature=%x"), nil, "a signature in the trace")
+  eq(err:find(t.KEY:sub(3), 1, true), nil, "the key in the trace")
+end)
+
 test("redaction masks registered keys and key-shaped strings", function()
   local redact = require "td.redact"
   eq(redact.key("1/abcdef"), "1/ab****")

@@ -2,7 +2,9 @@
 -- Every string that may reach a person (error messages, traces, REPL
 -- history, td.config()) passes through `redact.text`. Keys registered with
 -- `redact.add` are masked wherever they appear, and so is anything shaped
--- like a TD API key (`<account>/<40 hex>`).
+-- like a TD API key (`<account>/<40 hex>`) and the credentials of
+-- pre-signed URLs (X-Amz-Signature, X-Amz-Credential, X-Amz-Security-Token,
+-- Signature, ...), which work as passwords until they expire.
 local M = {}
 
 local known = {}   -- list of secrets, longest first
@@ -26,7 +28,19 @@ end
 
 local KEY_SHAPE = "(%d+)/(" .. ("%x"):rep(40) .. ")"
 
---- Mask every known secret and key-shaped token in s.
+-- query parameters whose values are credentials (compared lower-cased)
+local URL_SECRETS = {
+  ["x-amz-signature"] = true, ["x-amz-credential"] = true, ["x-amz-security-token"] = true,
+  ["signature"] = true, ["sig"] = true, ["x-goog-signature"] = true, ["x-goog-credential"] = true,
+  ["access_token"] = true, ["token"] = true, ["apikey"] = true, ["api_key"] = true,
+}
+
+local function mask_param(sep, name, value)
+  if URL_SECRETS[name:lower()] and value ~= "" then return sep .. name .. "=****" end
+  return nil
+end
+
+--- Mask every known secret, key-shaped token and URL credential in s.
 function M.text(s)
   if type(s) ~= "string" then return s end
   for _, secret in ipairs(known) do
@@ -36,9 +50,13 @@ function M.text(s)
       i = find(s, secret, i + 1, true)
     end
   end
-  return (gsub(s, KEY_SHAPE, function(acct, secret)
+  s = gsub(s, KEY_SHAPE, function(acct, secret)
     return acct .. "/" .. secret:sub(1, 2) .. "****"
-  end))
+  end)
+  if find(s, "=", 1, true) then
+    s = gsub(s, "([?&])([%w_%-%.]+)=([^&%s\"'<>]*)", mask_param)
+  end
+  return s
 end
 
 return M
