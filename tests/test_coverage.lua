@@ -4,7 +4,7 @@ local t = require "testlib"
 local test, eq, ok = t.test, t.eq, t.ok
 local slurp = t.slurp
 
-local SPEC = os.getenv("TD_OPENAPI_V3") or "../shared/ref/openapi/treasure-data-td-api-v3-openapi.yml"
+local SPEC = os.getenv("TD_OPENAPI_V3") or "tests/spec/treasure-data-td-api-v3-openapi.yml"
 local DOC = "docs/coverage-v3.md"
 
 --- The operations of an OpenAPI description, read line by line:
