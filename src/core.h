@@ -2,8 +2,9 @@
  *
  * td.core is mechanism only: one libcurl multi handle per Lua state (the
  * "loop"), request userdata wrapping easy handles, the streaming
- * gzip+msgpack row decoder and the msgpack.gz encoder. All policy (retries,
- * waiting, errors, scheduling of Lua tasks) lives in lua/td/. */
+ * gzip+msgpack row decoder, the msgpack.gz encoder and the text writer
+ * (rows as csv/tsv/json). All policy (retries, waiting, errors, scheduling
+ * of Lua tasks) lives in lua/td/. */
 #ifndef TD_CORE_H
 #define TD_CORE_H
 
@@ -22,6 +23,7 @@
 #define TD_REQ_MT "td.core.request"
 #define TD_DEC_MT "td.core.decoder"
 #define TD_ENC_MT "td.core.encoder"
+#define TD_TXT_MT "td.core.textwriter"
 
 struct tdreq;
 
@@ -78,6 +80,8 @@ void td_rows_register(lua_State *L);
 void td_zutil_register(lua_State *L);
 /* pack.c */
 void td_pack_register(lua_State *L);
+/* textout.c */
+void td_textout_register(lua_State *L);
 
 /* time and signals */
 double td_now(void);

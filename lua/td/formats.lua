@@ -21,6 +21,10 @@
 --   * jsonl: one JSON array per row and line (header: the column names as
 --     the first line); json: one JSON array holding those rows, one per line.
 --     objects = true writes each row as an object keyed by column name.
+-- M.writer formats in C (td.core.textwriter); the Lua functions here are
+-- the reference it is tested against (M.lua_writer) and serve M.json,
+-- M.float and the other helpers. The C writer reads tables raw (no
+-- metamethods), which is all the row decoder makes.
 local M = {}
 
 local byte, char, find, format, gsub, sub, rep = string.byte, string.char, string.find, string.format,
@@ -28,7 +32,8 @@ local byte, char, find, format, gsub, sub, rep = string.byte, string.char, strin
 local concat, sort = table.concat, table.sort
 local mtype, huge = math.type, math.huge
 local utf8len = utf8.len
-local NULL = require("td.core").null
+local core = require "td.core"
+local NULL = core.null
 
 M.FORMATS = { csv = true, tsv = true, json = true, jsonl = true, ["msgpack.gz"] = true }
 
@@ -366,21 +371,24 @@ end
 -- --------------------------------------------------------------------------
 -- writers
 
-local Writer = {}
-Writer.__index = Writer
-
---- A writer of one format to a sink function(str).
--- columns = { {name, type}, ... } (a decoded hive_result_schema; may be
--- empty). opts: header = bool, objects = bool (json/jsonl only).
--- Methods: w:row(row), w:finish(); w.rows counts the rows written.
-function M.writer(fmt, sink, columns, opts)
-  opts = opts or {}
+-- names and kinds of the columns (a decoded hive_result_schema)
+local function column_info(columns)
   local names, kinds = {}, {}
   for i, col in ipairs(columns or {}) do
     local name = type(col) == "table" and col[1] or nil
     names[i] = (type(name) == "string" and name ~= "") and name or ("_col" .. (i - 1))
     kinds[i] = M.kind(type(col) == "table" and col[2] or nil)
   end
+  return names, kinds
+end
+
+local Writer = {}
+Writer.__index = Writer
+
+--- The reference writer, all in Lua: the same as M.writer, slower.
+function M.lua_writer(fmt, sink, columns, opts)
+  opts = opts or {}
+  local names, kinds = column_info(columns)
   local w = setmetatable({ sink = sink, rows = 0, fmt = fmt, first = true }, Writer)
   local header = opts.header and #names > 0
   if fmt == "csv" then
@@ -431,15 +439,52 @@ function M.writer(fmt, sink, columns, opts)
   return w
 end
 
---- Write one row (an array as job:rows() yields it).
 function Writer:row(row)
   self.sink(self.line(row))
   self.rows = self.rows + 1
 end
 
---- Finish the output (closes the JSON array for json).
 function Writer:finish()
   if self.close then self.sink(self.close()) end
+end
+
+-- the writer in C: text is handed to the sink in pieces of about FLUSH bytes
+local FLUSH = 64 * 1024
+local TEXT = { csv = true, tsv = true, json = true, jsonl = true }
+
+local CWriter = {}
+CWriter.__index = CWriter
+
+--- A writer of one format to a sink function(str).
+-- columns = { {name, type}, ... } (a decoded hive_result_schema; may be
+-- empty). opts: header = bool, objects = bool (json/jsonl only).
+-- Methods: w:row(row), w:finish(); w.rows counts the rows written. The
+-- sink gets the text in pieces of any size (the header, if any, at once).
+function M.writer(fmt, sink, columns, opts)
+  if not TEXT[fmt] then error("unknown format " .. tostring(fmt), 2) end
+  opts = opts or {}
+  local names, kinds = column_info(columns)
+  local tw = core.textwriter { format = fmt, kinds = kinds, names = names,
+    header = opts.header and true or false, objects = opts.objects and true or false }
+  local head = tw:take()
+  if head then sink(head) end
+  return setmetatable({ sink = sink, rows = 0, fmt = fmt, tw = tw }, CWriter)
+end
+
+--- Write one row (an array as job:rows() yields it).
+function CWriter:row(row)
+  local tw = self.tw
+  if tw:row(row) >= FLUSH then self.sink(tw:take()) end
+  self.rows = self.rows + 1
+end
+
+--- Finish the output (closes the JSON array for json).
+function CWriter:finish()
+  local tw = self.tw
+  tw:finish()
+  local s = tw:take()
+  tw:close()
+  if s then self.sink(s) end
 end
 
 return M
