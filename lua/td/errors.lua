@@ -96,4 +96,28 @@ function M.check(fname, argname, v, ...)
   error(M.new { kind = "usage", message = msg }, 3)
 end
 
+--- An optional options table: nil gives {}, a non-table raises, and a key
+-- outside `known` (a set; nil accepts any) raises naming the known ones, so
+-- that a misspelt option does not silently do nothing.
+function M.opts(fname, v, known, argname)
+  argname = argname or "opts"
+  if v == nil then return {} end
+  if type(v) ~= "table" then
+    error(M.new { kind = "usage", message = ("bad argument '%s' to '%s' (table expected, got %s)")
+      :format(argname, fname, type(v)) }, 0)
+  end
+  if known then
+    for k in pairs(v) do
+      if not known[k] then
+        local names = {}
+        for n in pairs(known) do names[#names + 1] = n end
+        table.sort(names)
+        error(M.new { kind = "usage", message = ("%s: unknown option %q (known: %s)")
+          :format(fname, tostring(k), table.concat(names, ", ")) }, 0)
+      end
+    end
+  end
+  return v
+end
+
 return M

@@ -289,23 +289,23 @@ end
 
 --- Start a streaming GET without waiting for an answer; returns the request
 -- and its URL as it may be shown (redacted). The caller checks the status.
-function M.start_stream(client, r)
+local function begin_stream(client, r)
   r.method = r.method or "GET"
   r.stream = true
   local url, spec = build(client, r)
-  local shown = redact.text(url)
+  return core.request(spec), redact.text(url)
+end
+
+function M.start_stream(client, r)
+  local req, shown = begin_stream(client, r)
   trace(client, fmt("%s %s (streaming, started)", r.method, shown))
-  return core.request(spec), shown
+  return req, shown
 end
 
 --- Start a streaming GET and wait for its first news; returns the request
 -- (still running) or raises an error object for a non-2xx answer.
 function M.open_stream(client, r)
-  r.method = r.method or "GET"
-  r.stream = true
-  local url, spec = build(client, r)
-  local shown = redact.text(url)
-  local req = core.request(spec)
+  local req, shown = begin_stream(client, r)
   while not req:done() and req:bytes() == 0 do async.await(req) end
   local status = req:status()
   trace(client, fmt("%s %s -> %s (streaming)", r.method, shown, tostring(status)))

@@ -28,24 +28,8 @@ function M.id(fname, argname, v)
   bad(fname, argname, "string or integer", v)
 end
 
---- An optional options table; keys outside `known` (a set) are refused so
--- that a misspelt option does not silently do nothing. Returns a table.
-function M.opts(fname, v, known, argname)
-  argname = argname or "opts"
-  if v == nil then return {} end
-  if type(v) ~= "table" then bad(fname, argname, "table", v) end
-  if known then
-    for k in pairs(v) do
-      if not known[k] then
-        local names = {}
-        for n in pairs(known) do names[#names + 1] = n end
-        table.sort(names)
-        usage(("%s: unknown option %q (known: %s)"):format(fname, tostring(k), table.concat(names, ", ")))
-      end
-    end
-  end
-  return v
-end
+--- opts(fname, v, known, argname): errors.opts (nil -> {}, unknown keys refused).
+M.opts = errors.opts
 
 --- Optional typed fields of an options table: fields(fname, opts, {name = "string", ...}).
 -- Types: "string", "integer", "number", "boolean", "table", "id" (string or integer).

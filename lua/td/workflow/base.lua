@@ -118,23 +118,8 @@ function M.id(fname, argname, v)
   }
 end
 
---- Check that opts is nil or a table and that it has only known keys.
-function M.opts(fname, opts, known)
-  if opts == nil then return {} end
-  errors.check(fname, "opts", opts, "table")
-  for k in pairs(opts) do
-    if not known[k] then
-      local names = {}
-      for n in pairs(known) do names[#names + 1] = n end
-      table.sort(names)
-      errors.raise {
-        kind = "usage",
-        message = ("%s: unknown option %q (known: %s)"):format(fname, tostring(k), table.concat(names, ", ")),
-      }
-    end
-  end
-  return opts
-end
+--- opts(fname, opts, known): errors.opts (nil -> {}, unknown keys refused).
+M.opts = errors.opts
 
 --- Epoch seconds -> "2026-11-22T10:00:00Z" (what digdag expects for instants).
 function M.iso(t)
