@@ -1,10 +1,10 @@
 /* textout.c - result rows as csv, tsv, jsonl and json text.
  *
  * A text writer formats rows (arrays as the row decoder yields them) into
- * an internal buffer; the Lua side (td/formats.lua) takes the text out in
+ * an internal buffer; the Lua side (td/v3/formats.lua) takes the text out in
  * large pieces and writes it wherever it goes. It is a pure formatter: no
  * I/O, and the rules are exactly those of the Lua reference functions in
- * td/formats.lua (see docs/results.md), byte for byte:
+ * td/v3/formats.lua (see docs/results.md), byte for byte:
  *
  *   - td.null (the light userdata NULL) and nil: an empty field in csv/tsv,
  *     null in JSON; booleans true/false; integers as "%lld"; floats in the

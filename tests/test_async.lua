@@ -88,3 +88,33 @@ test("td.time.parse understands TD's timestamp shapes", function()
   eq(td.time.parse(""), nil)
   eq(td.time.format(T), "2026-11-22 10:00:00 UTC")
 end)
+
+test("tasks waiting on tasks: wait_all over a task, chains of 50, map whose fn spawns and waits", function()
+  local one = td.spawn(function() td.sleep(0.02) return "slept" end)
+  local res = td.wait_all { one }
+  eq(res[1].ok, true)
+  eq(res[1].value, "slept")
+  -- a chain: each task waits for the one before it
+  local prev
+  for i = 1, 50 do
+    local p = prev
+    prev = td.spawn(function()
+      local before = p and td.wait(p) or 0
+      td.sleep(0.001)
+      return before + i
+    end)
+  end
+  eq(td.wait(prev), 50 * 51 // 2)
+  -- tasks spawned and waited for inside td.map's workers (which are tasks)
+  local out = td.map({ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 }, function(x)
+    local inner = td.spawn(function() td.sleep(0.005 * (x % 3)) return x * 2 end)
+    local also = td.spawn(function() return x end)
+    return td.wait(inner) + td.wait(also)
+  end, { concurrency = 3 })
+  for i = 1, 10 do eq(out[i].value, 3 * i) end
+  -- many tasks woken in the same drain, waited on from the top level
+  local many = {}
+  for i = 1, 200 do many[i] = td.spawn(function() td.sleep(0) return i end) end
+  local all = td.wait_all(many)
+  for i = 1, 200 do eq(all[i].value, i) end
+end)

@@ -114,8 +114,8 @@ test("the td modules define no globals", function()
   local code, out = t.run("-e " .. q([[
     local before = {}
     for k in pairs(_G) do before[k] = true end
-    for _, m in ipairs { "td.async", "td.client", "td.config", "td.errors", "td.http", "td.job",
-      "td.log", "td.paging", "td.pretty", "td.progress", "td.redact", "td.result", "td.time",
+    for _, m in ipairs { "td.async", "td.client", "td.config", "td.errors", "td.http", "td.v3.job",
+      "td.log", "td.paging", "td.pretty", "td.progress", "td.redact", "td.v3.result", "td.time",
       "td.v3.databases", "td.v3.jobs", "td.v3.shape", "td.v3.system" } do require(m) end
     td.client{ apikey = "1/x" }
     local new = {}

@@ -112,7 +112,7 @@ test("every c:name is a client method and every job:name a Job method", function
   ok(doc_text)
   local rows, extra = coverage(doc_text)
   local c = t.client()
-  local Job = require("td.job").Job
+  local Job = require("td.v3.job").Job
   local absent, seen = {}, {}
   local function check(cell)
     for _, m in ipairs(methods_in(cell)) do

@@ -162,7 +162,7 @@ test("edge values: u64 max, float32, binary as base64, maps, nulls (hand-checked
 end)
 
 test("formats: floats, NaN, invalid UTF-8, empty maps, one empty field", function()
-  local formats = require "td.formats"
+  local formats = require "td.v3.formats"
   local cases = {
     { 0.0, "0.0" }, { -0.0, "-0.0" }, { 1.5, "1.5" }, { 3.0, "3.0" }, { 0.1 + 0.2, "0.30000000000000004" },
     { 1e15, "1000000000000000.0" }, { 1e16, "1e+16" }, { 1.5e-7, "1.5e-07" }, { 1e-4, "0.0001" },
@@ -234,7 +234,7 @@ end)
 test("a missing result is not_found and leaves no file", function()
   t.reset()
   local c = t.client()
-  local job = require("td.job").wrap(c, { job_id = "424242", status = "success", hive_result_schema = "[]" })
+  local job = require("td.v3.job").wrap(c, { job_id = "424242", status = "success", hive_result_schema = "[]" })
   local path = DIR .. "/missing.csv"
   raises_kind("not_found", job.download, job, path)
   ok(not exists(path) and not exists(path .. ".tmp"), "no file")
@@ -444,8 +444,8 @@ test("the result modules define no globals", function()
   local code, out, err = t.run("-e " .. t.sh_quote([[
     local before = {}
     for k in pairs(_G) do before[k] = true end
-    for _, m in ipairs { "td.formats", "td.download", "td.result", "td.job" } do require(m) end
-    local f = require "td.formats"
+    for _, m in ipairs { "td.v3.formats", "td.v3.download", "td.v3.result", "td.v3.job" } do require(m) end
+    local f = require "td.v3.formats"
     local w = f.writer("json", function() end, { { "a", "varbinary" } }, { header = true })
     w:row { "x" }
     w:finish()

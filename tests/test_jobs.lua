@@ -186,7 +186,7 @@ end)
 test("result of an unknown job is not_found", function()
   t.reset()
   local c = t.client()
-  local job = require("td.job").wrap(c, { job_id = "424242", status = "success" })
+  local job = require("td.v3.job").wrap(c, { job_id = "424242", status = "success" })
   raises_kind("not_found", function() for _ in job:rows() do end end)
 end)
 

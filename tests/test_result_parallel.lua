@@ -159,7 +159,7 @@ end)
 test("a chunk that keeps breaking gives up", function()
   local _, job = setup()
   local c = t.client { max_retries = 1 }
-  local j2 = require("td.job").wrap(c, { job_id = job.job_id, status = "success", result_size = job.result_size,
+  local j2 = require("td.v3.job").wrap(c, { job_id = job.job_id, status = "success", result_size = job.result_size,
     hive_result_schema = job.hive_result_schema_json })
   t.fault { path = "^/v3/job/result/", action = "truncate", bytes = 100, times = -1 }
   local path = DIR .. "/broken.csv"

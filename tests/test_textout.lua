@@ -4,7 +4,7 @@
 local t = require "testlib"
 local test, eq, ok, like = t.test, t.eq, t.ok, t.like
 local core = require "td.core"
-local formats = require "td.formats"
+local formats = require "td.v3.formats"
 
 local NULL = core.null
 

@@ -15,7 +15,10 @@ local now, poll = core.now, core.poll
 local unpack, pack = table.unpack, table.pack
 
 local tasks = setmetatable({}, { __mode = "k" }) -- coroutine -> task
-local runq, runq_head = {}, 1                    -- {co, ...resume args}
+-- the run queue: a FIFO with explicit head and tail indexes (never `#`,
+-- which is unreliable once the front has been cleared), so a task woken
+-- while the queue is being drained is run in the same drain
+local runq, runq_head, runq_tail = {}, 1, 0      -- {co, ...resume args}
 local req_waiter = {}                            -- request -> coroutine | MAIN
 local MAIN = {}                                  -- the top level as a waiter
 local main_woken = false
@@ -57,7 +60,8 @@ local function wake(co, ...)
   if co == MAIN then
     main_woken = true
   elseif co then
-    runq[#runq + 1] = pack(co, ...)
+    runq_tail = runq_tail + 1
+    runq[runq_tail] = pack(co, ...)
   end
 end
 
@@ -93,14 +97,16 @@ local function step_task(item)
 end
 
 local function run_ready()
-  while runq_head <= #runq do
+  while runq_head <= runq_tail do
     local item = runq[runq_head]
     runq[runq_head] = nil
     runq_head = runq_head + 1
     step_task(item)
   end
-  runq, runq_head = {}, 1
+  runq_head, runq_tail = 1, 0
 end
+
+local function runq_empty() return runq_head > runq_tail end
 
 local function fire_timers()
   local t = now()
@@ -126,9 +132,9 @@ local function run_until(pred)
     run_ready()
     if pred() then return end
     local timeout = 3600
-    if #runq > 0 then timeout = 0
+    if not runq_empty() then timeout = 0
     elseif heap[1] then timeout = math.max(0, heap[1].at - now()) end
-    if timeout > 0 and core.active() == 0 and not heap[1] and #runq == 0 then
+    if timeout > 0 and core.active() == 0 and not heap[1] and runq_empty() then
       errors.raise { kind = "usage", message = "deadlock: waiting for something no task or request can provide" }
     end
     local list, why = poll(timeout)
@@ -186,7 +192,8 @@ function M.spawn(fn, ...)
   local co = cocreate(fn)
   local task = setmetatable({ status = "running", waiters = {}, co = co }, Task)
   tasks[co] = task
-  runq[#runq + 1] = pack(co, ...)
+  runq_tail = runq_tail + 1
+  runq[runq_tail] = pack(co, ...)
   return task
 end
 

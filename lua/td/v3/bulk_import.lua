@@ -11,7 +11,7 @@ local core = require "td.core"
 local async = require "td.async"
 local errors = require "td.errors"
 local http = require "td.http"
-local jobmod = require "td.job"
+local jobmod = require "td.v3.job"
 local args = require "td.v3.args"
 
 local M = {}

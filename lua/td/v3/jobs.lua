@@ -2,7 +2,7 @@
 local errors = require "td.errors"
 local http = require "td.http"
 local paging = require "td.paging"
-local jobmod = require "td.job"
+local jobmod = require "td.v3.job"
 local redact = require "td.redact"
 
 local M = {}

@@ -4,7 +4,7 @@
 local errors = require "td.errors"
 local http = require "td.http"
 local paging = require "td.paging"
-local jobmod = require "td.job"
+local jobmod = require "td.v3.job"
 local shape = require "td.v3.shape"
 local tdtime = require "td.time"
 local args = require "td.v3.args"

@@ -1,4 +1,4 @@
---- td.formats: result rows as csv, tsv, json and jsonl text.
+--- td.v3.formats: result rows as csv, tsv, json and jsonl text.
 -- The same rules for every format (see docs/results.md):
 --   * SQL NULL (td.null) is an empty field in csv/tsv and `null` in json.
 --   * Booleans are true/false. Integers are written as they are; floats in

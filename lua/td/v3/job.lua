@@ -1,4 +1,4 @@
---- td.job: the Job object returned by query(), job() and jobs().
+--- td.v3.job: the Job object returned by query(), job() and jobs().
 -- Fields are TD's own (job_id, status, type, database, query, created_at,
 -- start_at, end_at, duration, result_size, num_records, hive_result_schema,
 -- url, debug, ...) plus `schema` (the decoded hive_result_schema) and
@@ -9,15 +9,15 @@ local async = require "td.async"
 local errors = require "td.errors"
 local http = require "td.http"
 local shape = require "td.v3.shape"
-local result = require "td.result"
+local result = require "td.v3.result"
 local progress = require "td.progress"
-local download = require "td.download"
+local download = require "td.v3.download"
 
 local M = {}
 
 local Job = {}
 Job.__index = Job
-Job.__name = "td.job"
+Job.__name = "td.v3.job"
 M.Job = Job
 
 local FINISHED = { success = true, error = true, killed = true }

@@ -1,4 +1,4 @@
---- td.result: fetching a job's result (GET /v3/job/result/<id>?format=msgpack.gz).
+--- td.v3.result: fetching a job's result (GET /v3/job/result/<id>?format=msgpack.gz).
 -- The bytes come from a "source": an ordered sequence of requests. The C
 -- decoder (rows) or a file writer (raw bytes) drains one request after the
 -- other; libcurl fills a bounded buffer and pauses while it is full, so

@@ -1,4 +1,4 @@
---- td.download: writing a job's result to a file (job:download).
+--- td.v3.download: writing a job's result to a file (job:download).
 -- The result is always fetched as msgpack.gz (resumable, byte-counted,
 -- optionally parallel ranged; see td.result) and converted here, so every
 -- format agrees with the others (td.formats has the rules). msgpack.gz is
@@ -7,9 +7,9 @@
 -- file is removed and `path` is left as it was.
 local core = require "td.core"
 local errors = require "td.errors"
-local formats = require "td.formats"
+local formats = require "td.v3.formats"
 local progress = require "td.progress"
-local result = require "td.result"
+local result = require "td.v3.result"
 
 local M = {}
 
