@@ -209,7 +209,7 @@ test("bad arguments raise usage errors naming the argument or the record", funct
   like(raises_kind("usage", c.import, c, "web", nil, {}).message, "bad argument 'table' to 'import'")
   like(raises_kind("usage", c.import, c, "web", "pageviews", "rows").message, "bad argument 'rows' to 'import'")
   like(raises_kind("usage", c.import, c, "web", "pageviews", { time = 1, a = 1 }).message, "not one record")
-  like(raises_kind("usage", c.import, c, "web", "pageviews", {}, { chunk = 1 }).message, "unknown option \"chunk\"")
+  like(raises_kind("usage", c.import, c, "web", "pageviews", {}, { chunk = 1 }).message, "unknown option 'chunk'")
   like(raises_kind("usage", c.import, c, "web", "pageviews", {}, { chunk_size = 0 }).message, "chunk_size")
   like(raises_kind("usage", c.import, c, "web", "pageviews", {}, { unique_id = "a/b" }).message, "unique_id")
   like(raises_kind("usage", c.import_with_id, c, "web", "pageviews", nil, {}).message,

@@ -51,7 +51,7 @@ test("methods called with '.' or bad arguments raise usage errors naming the arg
   local w = wf()
   like(raises_kind("usage", w.projects).message, "client.workflow:projects")
   like(raises_kind("usage", w.attempt, w, "abc").message, "'id'")
-  like(raises_kind("usage", w.projects, w, { nmae = "x" }).message, "unknown option \"nmae\"")
+  like(raises_kind("usage", w.projects, w, { nmae = "x" }).message, "unknown option 'nmae'")
   like(raises_kind("usage", w.projects, w, { name = 5 }).message, "'name'")
   like(raises_kind("usage", w.projects, w, { page_size = 0 }).message, "page_size")
   like(raises_kind("usage", w.sessions, w, { workflow = "daily" }).message, "needs project")

@@ -96,9 +96,72 @@ function M.check(fname, argname, v, ...)
   error(M.new { kind = "usage", message = msg }, 3)
 end
 
+--- The edit distance between two short strings (for "did you mean").
+local function distance(a, b)
+  local la, lb = #a, #b
+  local prev, cur = {}, {}
+  for j = 0, lb do prev[j] = j end
+  for i = 1, la do
+    cur[0] = i
+    local ca = a:byte(i)
+    for j = 1, lb do
+      local cost = (ca == b:byte(j)) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+      -- a swap of two neighbours counts as one edit ("timout"/"tiemout")
+      if i > 1 and j > 1 and ca == b:byte(j - 1) and a:byte(i - 1) == b:byte(j) then
+        cur[j] = math.min(cur[j], prev[j - 1])
+      end
+    end
+    prev, cur = cur, prev
+  end
+  return prev[lb]
+end
+M.distance = distance
+
+--- The name in `names` (an array or a set) nearest to `word`, when it is
+-- near enough to be a likely misspelling; nil otherwise.
+function M.nearest(word, names)
+  if type(word) ~= "string" then return nil end
+  local best, bestd
+  local function consider(n)
+    if type(n) ~= "string" then return end
+    local d = distance(word:lower(), n:lower())
+    if not bestd or d < bestd or (d == bestd and n < best) then best, bestd = n, d end
+  end
+  if names[1] ~= nil then
+    for _, n in ipairs(names) do consider(n) end
+  else
+    for n in pairs(names) do consider(n) end
+  end
+  if best and bestd <= math.max(1, math.min(3, #word // 3 + 1)) then return best end
+  -- a prefix or a substring ("stat" for "status") is also a good guess
+  if best and #word >= 3 then
+    for n in pairs(names[1] ~= nil and {} or names) do
+      if type(n) == "string" and n:find(word, 1, true) then return n end
+    end
+  end
+  return nil
+end
+
+--- The usage error for an unknown option key: names the key and the
+-- nearest valid one (`unknown option 'timout' (did you mean 'timeout'?)`).
+function M.unknown_option(fname, key, known)
+  local names = {}
+  for n in pairs(known) do names[#names + 1] = tostring(n) end
+  table.sort(names)
+  local near = M.nearest(tostring(key), known)
+  local msg
+  if near then
+    msg = ("%s: unknown option '%s' (did you mean '%s'?)"):format(fname, tostring(key), near)
+  else
+    msg = ("%s: unknown option '%s' (known: %s)"):format(fname, tostring(key), table.concat(names, ", "))
+  end
+  return M.new { kind = "usage", message = msg, option = tostring(key), suggestion = near }
+end
+
 --- An optional options table: nil gives {}, a non-table raises, and a key
--- outside `known` (a set; nil accepts any) raises naming the known ones, so
--- that a misspelt option does not silently do nothing.
+-- outside `known` (a set; nil accepts any) raises naming it and the
+-- nearest known one, so that a misspelt option does not silently do nothing.
 function M.opts(fname, v, known, argname)
   argname = argname or "opts"
   if v == nil then return {} end
@@ -108,13 +171,7 @@ function M.opts(fname, v, known, argname)
   end
   if known then
     for k in pairs(v) do
-      if not known[k] then
-        local names = {}
-        for n in pairs(known) do names[#names + 1] = n end
-        table.sort(names)
-        error(M.new { kind = "usage", message = ("%s: unknown option %q (known: %s)")
-          :format(fname, tostring(k), table.concat(names, ", ")) }, 0)
-      end
+      if not known[k] then error(M.unknown_option(fname, k, known), 0) end
     end
   end
   return v
