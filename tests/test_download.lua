@@ -348,7 +348,7 @@ test("wrong arguments raise before any transfer, naming the argument", function(
   bad("'format'.*csv, tsv, json, jsonl or msgpack%.gz.*\"xml\"", DIR .. "/x.csv", { format = "xml" })
   bad("'format'.*does not tell", DIR .. "/x.dat")
   bad("'opts'", DIR .. "/x.csv", "csv")
-  bad("'opts'.*unknown option 'fromat'", DIR .. "/x.csv", { fromat = "csv" })
+  bad("unknown option 'fromat' %(did you mean 'format'%?%)", DIR .. "/x.csv", { fromat = "csv" })
   bad("'header'", DIR .. "/x.csv", { header = "yes" })
   bad("'header'", DIR .. "/x.msgpack.gz", { header = true })
   bad("'objects'", DIR .. "/x.csv", { objects = true })

@@ -89,11 +89,7 @@ for _, k in ipairs { "endpoint", "workflow_endpoint", "region", "sources" } do p
 function M.new(opts)
   if opts ~= nil and type(opts) ~= "table" then errors.check("td.client", "opts", opts, "table") end
   opts = opts or {}
-  for k in pairs(opts) do
-    if not KNOWN[k] then
-      errors.raise { kind = "usage", message = ("td.client: unknown option %q"):format(tostring(k)) }
-    end
-  end
+  errors.opts("td.client", opts, KNOWN)
   local cfg = config.resolve(opts)
   local host = package.loaded["td.host"] or {}
   local c = {

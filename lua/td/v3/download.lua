@@ -58,11 +58,7 @@ function M.options(path, opts)
     isdir:close()
     usage(("bad argument 'path' to '%s' (%q is a directory)"):format(FNAME, path))
   end
-  for k in pairs(opts) do
-    if not KNOWN[k] then
-      usage(("bad argument 'opts' to '%s' (unknown option %q)"):format(FNAME, tostring(k)))
-    end
-  end
+  errors.opts(FNAME, opts, KNOWN)
   local o = {}
   for k, v in pairs(opts) do o[k] = v end
   if o.format == nil then

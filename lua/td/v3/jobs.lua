@@ -110,9 +110,7 @@ function M:export(db, tbl, opts)
   check("export", "opts", opts, "table")
   for k, want in pairs(opts) do
     local ty = EXPORT_OPTS[k]
-    if not ty then
-      errors.raise { kind = "usage", message = ("export: unknown option %q"):format(tostring(k)) }
-    end
+    if not ty then error(errors.unknown_option("export", k, EXPORT_OPTS), 0) end
     if ty ~= true then check("export", "opts." .. k, want, ty) end
   end
   if opts.secret_access_key then redact.add(opts.secret_access_key) end
