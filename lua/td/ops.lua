@@ -15,7 +15,10 @@
 --                                         --   optional = true}
 --     opts = { {"description", "string", "free text"}, ... },
 --                                         -- options: {name, type, doc, default =,
---                                         --   to = "form"|"query"|"json"|false, as =}
+--                                         --   to = "form"|"query"|"json"|false, as =,
+--                                         --   required = true | "what it is"}
+--     opts_required = true,               -- the options table itself is required
+--     needs_opts = true,                  -- an empty options table is a usage error
 --     send = "form" | "query" | "json",   -- where options go (default: query for
 --                                         --   GET/DELETE, form otherwise)
 --     idempotent = true | false,          -- retry class (default: by HTTP method)
@@ -27,6 +30,7 @@
 --     returns = "array of databases",     -- doc of the result
 --     result = "name",                    -- return this argument instead of the answer
 --     before = function(call),            -- extra checks / redaction before sending
+--     request = function(r, call),        -- adjust the http.request description
 --     rescue = function(err, call) -> result  -- turn an error into a result (or re-raise)
 --     doc = "one line", example = "c:create_database(\"web\")",
 --     errors = "conflict when it exists", see = "...",
@@ -129,12 +133,17 @@ function M.check_opts(decl, opts)
     return {}
   end
   local known = decl._known
+  if opts == nil and decl.opts_required then bad(fname, "opts", "table", nil) end
   opts = errors.opts(fname, opts, known)
+  if decl.needs_opts and next(opts) == nil then usage(fname .. ": nothing to update (opts is empty)") end
   local out = {}
   for _, o in ipairs(decl.opts) do
     local v = opts[o[1]]
     if v == nil then v = o.default
     else v = M.check_value(fname, "opts." .. o[1], (o[2] or "any"):gsub("%?$", "") .. "?", v) end
+    if o.required and (v == nil or v == "") then
+      usage(("%s: opts.%s is required%s"):format(fname, o[1], o.required == true and "" or (" (" .. o.required .. ")")))
+    end
     out[o[1]] = v
   end
   return out
