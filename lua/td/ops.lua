@@ -34,6 +34,8 @@
 --     rescue = function(err, call) -> result  -- turn an error into a result (or re-raise)
 --     doc = "one line", example = "c:create_database(\"web\")",
 --     errors = "conflict when it exists", see = "...",
+--     dry_run_nil = true,                 -- under --dry-run the method returns nil
+--     receiver = function(self, decl),    -- the td client of a non-client receiver
 --     hand = true }                       -- written by hand: declared for docs only
 --
 -- `call` = { client =, args = {name = value}, opts =, decl = }.
@@ -41,7 +43,8 @@
 -- string), ids (array of ids), string, integer, number, boolean, table,
 -- array, any; a trailing "?" makes an argument optional.
 --
---   ops.define(M, area, decls) -> M   (adds the methods to M, registers decls)
+--   ops.define(M, area, decls, common) -> M  (adds the methods, registers decls)
+--   ops.add_type(name, check)         (an argument type of an API area)
 --   ops.declarations() -> { decl, ... } in definition order (for docs/help)
 --   ops.check_args(decl, ...) / ops.check_opts(decl, opts)
 --                                     (the checks alone, for hand-written methods)
@@ -70,10 +73,17 @@ local function is_array(v)
   return true
 end
 
+local TYPES = {} -- argument types added by the API areas (ops.add_type)
+
+--- ops.add_type(name, check): a new argument type; check(fname, argname, v)
+-- returns the value to use or raises a usage error (e.g. workflow ids).
+function M.add_type(name, check) TYPES[name] = check end
+
 --- Check one value against an argument type; returns the (converted) value.
 -- fname and argname name it in the usage error.
 function M.check_value(fname, argname, typ, v)
   local base, optional = typ:match("^(.-)(%??)$")
+  if TYPES[base] and not (v == nil and optional == "?") then return TYPES[base](fname, argname, v) end
   if v == nil then
     if optional == "?" or base == "any" then return nil end
     bad(fname, argname, base == "id" and "string or integer" or (base == "name" and "string" or base), nil)
@@ -188,7 +198,7 @@ function M.perform(decl, call)
   r.query, r.form, r.json = parts.query, parts.form, parts.json
   if decl.request then decl.request(r, call) end
   local d, resp = http.request(call.client, r)
-  if resp and resp.dry_run then return d end
+  if resp and resp.dry_run then return d, resp end
   if decl.answer then
     shape.check(d, decl.answer, {
       name = decl.key, method = method, url = r.path, status = resp and resp.status,
@@ -212,31 +222,38 @@ local function finish(decl, call, d)
 end
 
 local function make_method(decl)
+  local receiver = decl.receiver
   return function(self, ...)
-    local call = { client = self, decl = decl }
+    local call = { client = receiver and receiver(self, decl) or self, self = self, decl = decl }
     call.args = M.check_args(decl, ...)
     local nargs = #(decl.args or {})
     call.opts = M.check_opts(decl, (select(nargs + 1, ...)))
     if decl.before then decl.before(call) end
-    local d
+    local d, resp
     if decl.rescue then
-      local ok, res = pcall(M.perform, decl, call)
+      local ok, res, r2 = pcall(M.perform, decl, call)
       if not ok then return decl.rescue(res, call) end
-      d = res
+      d, resp = res, r2
     else
-      d = M.perform(decl, call)
+      d, resp = M.perform(decl, call)
     end
+    if resp and resp.dry_run and decl.dry_run_nil then return nil end
     return finish(decl, call, d)
   end
 end
 
---- ops.define(M, area, decls) -> M: one method per declaration (except those
--- marked hand = true, whose body M already has), each registered for the
--- docs under `area` ("v3.databases", "workflow", ...). `prefix` of the
--- area's entries names the receiver in docs ("client" by default).
-function M.define(target, area, decls, prefix)
-  prefix = prefix or decls.prefix or "client"
+--- ops.define(M, area, decls, common) -> M: one method per declaration
+-- (except those marked hand = true, whose body M already has), each
+-- registered for the docs under `area` ("v3.databases", "workflow.pools",
+-- ...). `common` holds fields every declaration of the area shares:
+-- prefix (the receiver's name in docs: "client" by default, "wf", ...),
+-- base ("workflow"), receiver (function(self, decl) -> the td client, for
+-- methods of objects other than the client).
+function M.define(target, area, decls, common)
+  if type(common) ~= "table" then common = { prefix = common } end
+  local prefix = common.prefix or "client"
   for _, decl in ipairs(decls) do
+    for k, v in pairs(common) do if decl[k] == nil then decl[k] = v end end
     decl.area = area
     decl.prefix = decl.prefix or prefix
     decl.key = decl.prefix .. ":" .. decl.name

@@ -118,6 +118,9 @@ function M.id(fname, argname, v)
   }
 end
 
+-- the argument type "wf_id" of the workflow declarations (td/ops.lua)
+require("td.ops").add_type("wf_id", M.id)
+
 --- opts(fname, opts, known): errors.opts (nil -> {}, unknown keys refused).
 M.opts = errors.opts
 
