@@ -15,9 +15,15 @@ local download = require "td.v3.download"
 
 local M = {}
 
-local Job = {}
-Job.__index = Job
-Job.__name = "td.v3.job"
+-- the object model (td/object.lua) gives summary(); wrap, check and
+-- refresh below are this class's own
+local Job = require("td.object").class {
+  name = "td.v3.job", kind = "job",
+  summary = function(j)
+    return ("%s %s%s%s"):format(j.job_id, j.status or "?", j.type and (" " .. j.type) or "",
+      j.num_records and (", " .. j.num_records .. " rows") or "")
+  end,
+}
 M.Job = Job
 
 local FINISHED = { success = true, error = true, killed = true }
