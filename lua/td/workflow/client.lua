@@ -234,6 +234,7 @@ function WF:set_secret(p, key, value)
   local c = cl(self, "set_secret")
   check_key("set_secret", key)
   errors.check("set_secret", "value", value, "string")
+  require("td.redact").add(value)
   local pid = project_id(c, "set_secret", p)
   base.request(c, { method = "PUT", path = base.path("/api/projects/%s/secrets/%s", pid, key), json = { value = value }, idempotent = true })
   return true
