@@ -215,17 +215,23 @@ function Job:result_table(n)
     __tostring = function(t) return require("td.pretty").table(t.columns, t.rows) end })
 end
 
---- job:download(path, {format =, header = false, objects = false,
+--- job:download(target, {format =, header = false, objects = false,
 -- progress =, parallel =, chunk_size =, parallel_threshold =}) - write
--- the result to a file. Waits for the job if needed. format is csv, tsv,
--- json (one JSON array of rows), jsonl (one JSON array per line) or
--- msgpack.gz (TD's bytes as they are); by default it comes from the file
--- name's suffix. header = true writes the column names first; objects =
--- true writes json/jsonl rows as objects keyed by column name. The file is
--- written as `path .. ".tmp"` and renamed when complete; on failure the
--- tmp file is removed and nothing is left at path. Returns { path, format,
--- rows, bytes, wire_bytes, connections, requests, elapsed }. See
--- docs/results.md for how values are written.
+-- the result. Waits for the job if needed. target is a file name, "-" or
+-- io.stdout for standard output, or any open Lua file handle (left open).
+-- A regular file is written as `<name>.tmp` and renamed when complete (on
+-- failure nothing is left at the name); a symbolic link keeps pointing
+-- where it pointed (its target is replaced); a FIFO or a device is written
+-- straight (see td.output). format is csv, tsv, json (one JSON array of
+-- rows), jsonl (one JSON array per line) or msgpack.gz (TD's bytes as they
+-- are, verified: gzip to the end, msgpack framing, rows counted, size
+-- checked against result_size); by default it comes from the file name's
+-- suffix (required for "-" and handles). header = true writes the column
+-- names first; objects = true writes json/jsonl rows as objects keyed by
+-- column name. Returns { path, format, rows, bytes, wire_bytes,
+-- connections, requests, elapsed }; raises corrupt/truncated when the
+-- result is not what TD's counts say. See docs/results.md.
+--   td.query(sql, {db = "web"}):wait():download("-", {format = "csv"})
 function Job:download(path, opts)
   check(self, "download")
   local o = download.options(path, opts)
