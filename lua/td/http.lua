@@ -218,7 +218,10 @@ end
 --- Perform a request with the client's retry policy.
 -- r = { method, path | url, base = "api"|"workflow", query, form, json, body,
 --       content_type, headers, idempotent, auth = false, raw = true,
---       ok = {status...}, timeout }
+--       ok = {status...}, timeout, describe, dry_run_send }
+-- `describe` (a string, or a function(r) returning one) says in TD's words
+-- what a request that changes something would do ("kill job 1024"): under
+-- --dry-run such a request is not sent and td.dryrun prints that instead.
 -- Returns the decoded JSON (or the raw body with raw = true) and the
 -- response table { status, headers, body, elapsed, attempts }.
 function M.request(client, r)
@@ -230,9 +233,7 @@ function M.request(client, r)
   local shown = redact.text(url)
 
   if client.dry_run and not (IDEMPOTENT[method] and method ~= "DELETE") and not r.dry_run_send then
-    io.stderr:write(("[dry-run] %s %s%s\n"):format(method, shown,
-      r.form and ("  " .. redact.text(M.encode_form(r.form))) or ""))
-    return { dry_run = true }, { status = 0, headers = {}, body = "", dry_run = true, attempts = 0 }
+    return require("td.dryrun").intercept(r, method, shown)
   end
 
   local started = now()

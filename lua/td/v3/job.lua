@@ -74,6 +74,10 @@ function Job:kill()
   check(self, "kill")
   local d, resp = http.request(client_of(self), {
     method = "POST", path = http.path("/v3/job/kill/%s", self.job_id), form = {}, idempotent = true,
+    describe = function()
+      local q = self.query and tostring(self.query):gsub("%s+", " "):sub(1, 60)
+      return ("kill job %s%s"):format(self.job_id, q and (" (" .. (self.status or "?") .. ": " .. q .. ")") or "")
+    end,
   })
   if resp.dry_run then return nil end
   return d.former_status
@@ -281,6 +285,7 @@ function Job:result_export(opts)
     form = { result = opts.result, retry_limit = opts.retry_limit, priority = opts.priority,
       pool_name = opts.pool_name, domain_key = key },
     idempotent = true, -- safe by construction: the domain_key dedups
+    describe = ("export the result of job %s to %s"):format(self.job_id, opts.result),
   })
   if not ok then
     if errors.is(d, "conflict") and d.conflicts_with then
@@ -288,9 +293,7 @@ function Job:result_export(opts)
     end
     error(d, 0)
   end
-  if resp.dry_run then
-    return M.wrap(client, { job_id = "(dry-run)", status = "dry-run", type = "result_export" })
-  end
+  if resp.dry_run then return require("td.dryrun").job(client, { type = "result_export" }) end
   if d.job_id == nil and d.job == nil then
     errors.raise { kind = "json", job_id = self.job_id, message = "result_export answered without a job_id" }
   end

@@ -3,6 +3,7 @@ local errors = require "td.errors"
 local http = require "td.http"
 local paging = require "td.paging"
 local jobmod = require "td.v3.job"
+local dryrun = require "td.dryrun"
 local redact = require "td.redact"
 
 local M = {}
@@ -58,6 +59,10 @@ function M:query(sql, opts)
       result = opts.result_url or opts.result, domain_key = key,
     },
     idempotent = true, -- safe by construction: the domain_key dedups
+    describe = function()
+      return ("submit a %s query on database %s%s:%s"):format(engine, db,
+        (opts.result_url or opts.result) and " (its result sent to a saved result)" or "", dryrun.block(sql))
+    end,
   })
   if not ok then
     local e = d
@@ -71,9 +76,7 @@ function M:query(sql, opts)
     end
     error(e, 0)
   end
-  if resp.dry_run then
-    return jobmod.wrap(self, { job_id = "(dry-run)", status = "dry-run", database = db, type = engine, query = sql })
-  end
+  if resp.dry_run then return dryrun.job(self, { database = db, type = engine, query = sql }) end
   return jobmod.wrap(self, {
     job_id = d.job_id or d.job, database = d.database or db, type = engine,
     query = sql, status = "queued", domain_key = key,
@@ -132,6 +135,10 @@ function M:export(db, tbl, opts)
       domain_key = key,
     },
     idempotent = true, -- safe by construction: the domain_key dedups
+    describe = function()
+      return ("export table %s.%s to s3://%s/%s as %s"):format(db, tbl, opts.bucket, opts.file_prefix or "",
+        opts.file_format or "json.gz")
+    end,
   })
   if not ok then
     if errors.is(d, "conflict") then
@@ -144,9 +151,7 @@ function M:export(db, tbl, opts)
     end
     error(d, 0)
   end
-  if resp.dry_run then
-    return jobmod.wrap(self, { job_id = "(dry-run)", status = "dry-run", database = db, type = "export" })
-  end
+  if resp.dry_run then return dryrun.job(self, { database = db, type = "export" }) end
   return jobmod.wrap(self, {
     job_id = d.job_id or d.job, database = d.database or db, type = "export",
     status = "queued", domain_key = key,

@@ -167,6 +167,10 @@ function M:run_schedule(name, time, opts)
     method = "POST", path = http.path("/v3/schedule/run/%s/%s", name, ("%d"):format(t)),
     form = { num = num, domain_key = key },
     idempotent = true, -- safe by construction: the domain_key dedups
+    describe = function()
+      return ("run schedule %s for %s%s"):format(name, tdtime.format(t),
+        num > 1 and (" and the %d scheduled times after it"):format(num - 1) or "")
+    end,
   })
   if not ok then
     if errors.is(d, "conflict") then return recover_runs(self, name, key, d.conflicts_with, num, d) end
