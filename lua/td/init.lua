@@ -93,15 +93,42 @@ for _, name in ipairs(async_fns) do
   td[name] = function(...) return require("td.async")[name](...) end
 end
 
---- td.wait_all(list, opts) - wait for every task or object with :wait(opts)
--- (jobs, attempts) concurrently. Returns { {ok =, value =, err =}, ... } in
--- order; never raises for one item's failure.
+--- td.wait_all(list, opts) - wait concurrently for every item of the array
+-- `list`: tasks (td.spawn) or objects with :wait(opts) such as jobs and
+-- attempts. opts: `collect` (default false), `concurrency` (default: all at
+-- once), and the options of the items' wait (timeout, ...), passed on.
+-- Returns { {ok = true, value =} | {ok = false, err =}, ... } in order.
+-- When any item failed, raises one `some_failed` error listing each
+-- failure (err.failures = { {index =, err =} }, err.results = the records)
+-- after every item has finished, so a runbook whose waits failed exits
+-- non-zero; with `collect = true` it returns the records instead.
 function td.wait_all(list, opts)
   local async = require "td.async"
-  return async.map(list, function(x)
+  local errors = require "td.errors"
+  errors.check("td.wait_all", "list", list, "table")
+  opts = errors.opts("td.wait_all", opts, nil)
+  local wait_opts
+  for k, v in pairs(opts) do
+    if k ~= "collect" and k ~= "concurrency" then
+      wait_opts = wait_opts or {}
+      wait_opts[k] = v
+    end
+  end
+  local conc = opts.concurrency or math.max(1, #list)
+  if math.type(conc) ~= "integer" or conc < 1 then
+    errors.raise { kind = "usage", message = "td.wait_all: concurrency must be a positive integer" }
+  end
+  for i = 1, #list do
+    local x = list[i]
+    if getmetatable(x) ~= async.Task and not (type(x) == "table" and type(x.wait) == "function") then
+      errors.raise { kind = "usage", message = ("td.wait_all: item #%d is a %s, not a task or an object with :wait()")
+        :format(i, type(x)) }
+    end
+  end
+  return async.run_all("td.wait_all", list, function(x)
     if getmetatable(x) == async.Task then return async.wait(x) end
-    return x:wait(opts)
-  end, { concurrency = (opts and opts.concurrency) or math.max(1, #list) })
+    return x:wait(wait_opts)
+  end, conc, opts.collect)
 end
 
 --- td.confirm(question) - ask on the terminal; raises `aborted` unless the

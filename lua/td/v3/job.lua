@@ -81,6 +81,10 @@ function Job:kill()
   check(self, "kill")
   local d, resp = http.request(client_of(self), {
     method = "POST", path = http.path("/v3/job/kill/%s", self.job_id), form = {}, idempotent = true,
+    describe = function()
+      local q = self.query and tostring(self.query):gsub("%s+", " "):sub(1, 60)
+      return ("kill job %s%s"):format(self.job_id, q and (" (" .. (self.status or "?") .. ": " .. q .. ")") or "")
+    end,
   })
   if resp.dry_run then return nil end
   return d.former_status
@@ -314,6 +318,7 @@ function Job:result_export(opts)
     method = "POST", path = http.path("/v3/job/result_export/%s", self.job_id),
     form = { result = opts.result, retry_limit = opts.retry_limit, priority = opts.priority,
       pool_name = opts.pool_name, domain_key = key },
+    describe = ("export the result of job %s to %s"):format(self.job_id, opts.result),
   }, key, { type = "result_export" })
 end
 

@@ -194,6 +194,10 @@ function M:run_schedule(name, time, opts)
       if not st then return nil end
       return recover_runs(self, name, key, tostring(st.job_id or st.job), num)
     end,
+    describe = function()
+      return ("run schedule %s for %s%s"):format(name, tdtime.format(t),
+        num > 1 and (" and the %d scheduled times after it"):format(num - 1) or "")
+    end,
   })
   if not ok then
     if errors.is(d, "conflict") then return recover_runs(self, name, key, d.conflicts_with, num, d) end

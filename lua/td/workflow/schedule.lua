@@ -80,6 +80,7 @@ function Schedule:enable(opts)
   if opts.next_time ~= nil then body.nextTime = zoned_or_local("schedule:enable", "next_time", opts.next_time) end
   local d, resp = base.request(c, {
     method = "POST", path = base.path("/api/schedules/%s/enable", self.id), json = body, idempotent = true,
+    describe = ("enable schedule %s of %s/%s"):format(self.id, self.project_name or "?", self.workflow_name or "?"),
   })
   if resp.dry_run then return self end
   return replace(self, d)
@@ -90,6 +91,7 @@ function Schedule:disable()
   local c = check(self, "disable")
   local d, resp = base.request(c, {
     method = "POST", path = base.path("/api/schedules/%s/disable", self.id), json = {}, idempotent = true,
+    describe = ("disable schedule %s of %s/%s"):format(self.id, self.project_name or "?", self.workflow_name or "?"),
   })
   if resp.dry_run then return self end
   return replace(self, d)
@@ -104,7 +106,7 @@ end
 function Schedule:skip(opts)
   local c = check(self, "skip")
   opts = base.opts("schedule:skip", opts, { next_time = true, count = true, from = true, next_run_time = true, dry_run = true })
-  local body = { dryRun = opts.dry_run and true or nil }
+  local body = { dryRun = opts.dry_run and true or false } -- the workflow API requires it
   if opts.next_time ~= nil and opts.count ~= nil then
     errors.raise { kind = "usage", message = "schedule:skip: give next_time or count, not both" }
   elseif opts.next_time ~= nil then
@@ -127,6 +129,11 @@ function Schedule:skip(opts)
   local ok, d, resp = pcall(base.request, c, {
     method = "POST", path = base.path("/api/schedules/%s/skip", self.id), json = body,
     idempotent = true, -- a repeat lands on the same time (or a 409 naming it)
+    dry_run_send = body.dryRun or nil, -- the server's own dry run changes nothing
+    describe = function()
+      return ("skip schedule %s of %s/%s %s"):format(self.id, self.project_name or "?", self.workflow_name or "?",
+        body.nextTime and ("to " .. body.nextTime) or ("past %d sessions from %s"):format(body.count, body.fromTime))
+    end,
   })
   if not ok then
     if errors.is(d, "conflict") then
@@ -195,6 +202,12 @@ function Schedule:backfill(opts)
   if not opts.advance_schedule then body.attemptName = opts.name or ("backfill-" .. base.uuid()) end
   local ok, d, resp = pcall(base.request, c, {
     method = "POST", path = base.path("/api/schedules/%s/backfill", self.id), json = body,
+    dry_run_send = body.dryRun or nil, -- the server's own dry run changes nothing
+    describe = function()
+      return ("backfill %s/%s: start %s from %s%s"):format(self.project_name or "?", self.workflow_name or "?",
+        body.count and ("up to %d sessions"):format(body.count) or "the missed sessions", body.fromTime or "the last run",
+        body.attemptName and (" (attempt name " .. body.attemptName .. ")") or "")
+    end,
   })
   if not ok then
     local e = d
