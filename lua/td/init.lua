@@ -93,19 +93,46 @@ for _, name in ipairs(async_fns) do
   td[name] = function(...) return require("td.async")[name](...) end
 end
 
---- td.wait_all(list, opts) - wait for every task or object with :wait(opts)
--- (jobs, attempts) concurrently. Returns { {ok =, value =, err =}, ... } in
--- order; never raises for one item's failure.
-function td.wait_all(list, opts)
-  local async = require "td.async"
-  return async.map(list, function(x)
-    if getmetatable(x) == async.Task then return async.wait(x) end
-    return x:wait(opts)
-  end, { concurrency = (opts and opts.concurrency) or math.max(1, #list) })
+-- runbook helpers (docs/runbooks.md), each documented where it is defined
+local RUNBOOK_FNS = {
+  step = { "td.journal", "step" },       -- resumable steps
+  cron = { "td.loops", "cron" },         -- cron loops
+  retry = { "td.flow", "retry" },  timeout = { "td.flow", "timeout" },  race = { "td.flow", "race" },
+  on_error = { "td.run", "on_error" },   lock = { "td.run", "lock" },   strict = { "td.run", "strict" },
+}
+for name, where in pairs(RUNBOOK_FNS) do
+  td[name] = function(...) return require(where[1])[where[2]](...) end
 end
 
---- td.confirm(question) - ask on the terminal; raises `aborted` unless the
--- answer is yes. Without a terminal it raises (a cron job cannot answer)
+--- td.journal(path) - record td.step results in path (as --journal); see td/journal.lua.
+function td.journal(path) require("td.journal").open(path) end
+
+--- td.notify(url, message_or_table, opts) - post an alert; see td/notify.lua.
+function td.notify(...) return require("td.notify")(...) end
+
+--- td.wait_all(list, opts) - wait for every task or object with :wait(opts)
+-- (jobs, attempts) concurrently. Returns { {ok =, value =, err =}, ... } in
+-- order; never raises for one item's failure. Progress is one summary for
+-- the whole list (td.progress), not a line per object.
+function td.wait_all(list, opts)
+  local async = require "td.async"
+  local group = require("td.progress").group(list, { enabled = opts and opts.progress, label = "wait_all" })
+  local res = async.map(list, function(x, i)
+    group:attach(i)
+    local ok, v = pcall(function()
+      if getmetatable(x) == async.Task then return async.wait(x) end
+      return x:wait(opts)
+    end)
+    group:finish(i, ok)
+    if not ok then error(v, 0) end
+    return v
+  end, { concurrency = (opts and opts.concurrency) or math.max(1, #list) })
+  group:done()
+  return res
+end
+
+--- td.confirm(question) - ask on the terminal; raises `declined` (exit
+-- status 8) unless the answer is yes. Without a terminal it raises (a cron job cannot answer)
 -- unless tdlua runs with --yes, which answers yes (and says so on stderr).
 -- Under --dry-run nothing would be changed, so it answers yes as well.
 function td.confirm(question)
@@ -117,7 +144,7 @@ function td.confirm(question)
   end
   if not core.isatty(0) then
     errors.raise {
-      kind = "aborted", message = "confirmation needed but stdin is not a terminal: " .. tostring(question),
+      kind = "declined", message = "confirmation needed but stdin is not a terminal: " .. tostring(question),
       hint = "run tdlua --yes to answer yes without asking",
     }
   end
@@ -125,7 +152,7 @@ function td.confirm(question)
   io.stderr:flush()
   local answer = io.stdin:read("l")
   if answer and answer:match("^%s*[yY]") then return true end
-  errors.raise { kind = "aborted", message = "not confirmed" }
+  errors.raise { kind = "declined", message = "not confirmed: " .. tostring(question) }
 end
 
 setmetatable(td, {
