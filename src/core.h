@@ -82,6 +82,7 @@ void td_zutil_register(lua_State *L);
 void td_pack_register(lua_State *L);
 /* textout.c */
 void td_textout_register(lua_State *L);
+void td_csv_register(lua_State *L); /* csv.c */
 
 /* time and signals */
 double td_now(void);
