@@ -32,6 +32,7 @@ local CLIENT_MODULES = {
   "td.v3.bulk_import",
   "td.v3.tables",
   "td.v3.schedules",
+  "td.v3.schedule_range",
   "td.v3.results",
   "td.v3.connections",
   "td.v3.users",
@@ -74,7 +75,7 @@ for _, name in ipairs {
   "create_database", "delete_database", "create_table", "delete_table", "swap_table",
   "rename_table", "update_table", "update_schema", "append_schema", "tail", "deleted_tables",
   "schedules", "schedule", "create_schedule", "update_schedule", "delete_schedule",
-  "run_schedule", "schedule_history", "results", "create_result", "delete_result",
+  "run_schedule", "run_schedule_range", "schedule_history", "results", "create_result", "delete_result",
   "export", "users", "user",
 } do
   td[name] = function(...)
