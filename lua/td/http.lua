@@ -119,6 +119,9 @@ local NET_KIND = { timeout = "timeout", tls = "tls", too_large = "http", bad_url
 local NOT_RETRYABLE_NET = { tls = true, bad_url = true, too_large = true, aborted = true }
 
 function M.network_error(code, message, method, url)
+  if code == "timeout" and message and message:find("too slow", 1, true) then
+    message = "the server sent nothing for too long (stalled): " .. message
+  end
   return errors.new {
     kind = NET_KIND[code] or "network", code = code, message = message,
     method = method, url = url, retryable = not NOT_RETRYABLE_NET[code],
@@ -173,7 +176,10 @@ local function build(client, r, idempotent)
     url = url, method = r.method, headers = headers, body = body,
     stream = r.stream, connect_timeout = client.connect_timeout,
     timeout = r.stream and 0 or (r.timeout or client.timeout),
-    low_speed_time = r.stream and client.read_timeout or nil,
+    -- stall detection for every request: no byte for stall_timeout seconds
+    -- is a `timeout` (a paused stream is not stalled: libcurl skips the
+    -- check while the consumer holds the transfer)
+    low_speed_time = client.stall_timeout,
     accept_encoding = (not r.stream) and "gzip" or nil,
     ca_file = client.ca_file, max_body = r.max_body, high_water = r.high_water,
     fresh_connect = idempotent == false,

@@ -1,11 +1,12 @@
 --- td.textfile: where the text readers and writers (td.csv, td.tsv,
 -- td.json, td.jsonl) read from and write to.
 -- A source is a path, "-" (standard input) or an open file handle; a
--- target is a path, "-" (standard output) or an open file handle. A path
--- is written through `<path>.tmp`, renamed to the path when the writing
--- ends well and removed when it fails, so a reader of the path never sees
--- half a file. Handles are used as they are and never closed here.
+-- target is anything td.output writes: a path (a regular file through
+-- `<path>.tmp` and a rename, so a reader never sees half a file; a FIFO or
+-- a device straight; a symlink kept), "-" (standard output) or an open
+-- file handle. Handles are used as they are and never closed here.
 local errors = require "td.errors"
+local output = require "td.output"
 
 local M = {}
 
@@ -31,57 +32,21 @@ end
 
 --- M.open_out(fname, target) -> out
 -- out.write(s) writes (raising an `io` error on failure), out.commit()
--- finishes (flush; close and rename for a path), out.abort() drops a
--- half-written path. out.name is what to call the target in messages.
+-- finishes, out.abort() drops a half-written file; out.done is true after
+-- either. How each kind of target is written is td.output's decision.
 function M.open_out(fname, target)
-  local f, path, tmp
-  if is_handle(target) then
-    f = target
-  elseif target == "-" then
-    f = io.stdout
-  elseif type(target) == "string" and target ~= "" then
-    path, tmp = target, target .. ".tmp"
-    local err
-    f, err = io.open(tmp, "wb")
-    if not f then error(io_error(("%s: cannot write %s"):format(fname, tostring(err)), tmp), 0) end
-  else
-    errors.raise { kind = "usage", message = ("bad argument 'target' to '%s' (path, \"-\" or file handle expected, got %s)")
-      :format(fname, target == nil and "no value" or type(target)) }
-  end
-  local name = path or (f == io.stdout and "(stdout)" or "(handle)")
-  local out = { name = name, done = false }
-  function out.write(s)
-    local ok, err = f:write(s)
-    if not ok then error(io_error(("%s: writing %s failed: %s"):format(fname, name, tostring(err)), path), 0) end
-  end
+  local o = output.open(target, fname)
+  local out = { name = o.name, done = false }
+  function out.write(s) o:write(s) end
   function out.commit()
     if out.done then return end
     out.done = true
-    local ok, err = f:flush()
-    if not ok then
-      if tmp then f:close(); os.remove(tmp) end
-      error(io_error(("%s: writing %s failed: %s"):format(fname, name, tostring(err)), path), 0)
-    end
-    if tmp then
-      ok, err = f:close()
-      if not ok then
-        os.remove(tmp)
-        error(io_error(("%s: closing %s failed: %s"):format(fname, tmp, tostring(err)), tmp), 0)
-      end
-      ok, err = os.rename(tmp, path)
-      if not ok then
-        os.remove(tmp)
-        error(io_error(("%s: cannot rename %s to %s: %s"):format(fname, tmp, path, tostring(err)), path), 0)
-      end
-    end
+    o:commit()
   end
   function out.abort()
     if out.done then return end
     out.done = true
-    if tmp then
-      f:close()
-      os.remove(tmp)
-    end
+    o:abort()
   end
   return out
 end
