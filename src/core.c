@@ -14,6 +14,7 @@ int luaopen_td_core(lua_State *L) {
   td_fsutil_register(L);
   td_gzcheck_register(L);
   td_csv_register(L);
+  td_json_register(L);
   lua_setfield(L, -2, "_loop"); /* core (the loop lives as long as the module) */
   lua_pushliteral(L, TDLUA_VERSION);
   lua_setfield(L, -2, "version");

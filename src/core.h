@@ -84,7 +84,8 @@ void td_pack_register(lua_State *L);
 void td_textout_register(lua_State *L);
 void td_fsutil_register(lua_State *L);  /* core.target, fsync, chmod, isopen */
 void td_gzcheck_register(lua_State *L); /* core.gzcheck: msgpack.gz verification */
-void td_csv_register(lua_State *L); /* csv.c */
+void td_csv_register(lua_State *L); /* csv.c: core.csvreader */
+void td_json_register(lua_State *L); /* json.c: core.json_decode */
 
 /* time and signals */
 double td_now(void);

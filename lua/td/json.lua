@@ -2,9 +2,10 @@
 --   local cfg = td.json.read("config.json")
 --   td.json.write("state.json", { day = "2026-11-21", jobs = { 1, 2 } })
 --   td.json.decode('{"a": 1}').a --> 1 (an integer)
--- Decoding is lua-cjson's: JSON null is td.null; numbers with an integral
--- value come back as Lua integers, others as floats (integers beyond 2^53
--- lose digits, as in any double-based decoder: keep such ids in strings).
+-- Decoding is td.core.json_decode (C, strict RFC 8259): JSON null is
+-- td.null; a number written without a fraction or exponent is a Lua
+-- integer, exactly (ids of 19 digits keep every digit), or its decimal text
+-- when it does not fit in 64 bits; other numbers are floats.
 -- Encoding is td.v3.formats.json's, the one used for job results: keys
 -- sorted, floats in their shortest exact form, td.null as null, a table
 -- with keys 1..n as an array (an empty table is []), any other table an
@@ -14,28 +15,12 @@ local textfile = require "td.textfile"
 
 local M = {}
 
-local cjson = require("cjson.safe").new()
-cjson.decode_max_depth(64)
-local tointeger, mtype = math.tointeger, math.type
-
-local function integers(t, depth)
-  for k, v in pairs(t) do
-    if mtype(v) == "float" then
-      local i = tointeger(v)
-      if i and v > -9007199254740992 and v < 9007199254740992 then t[k] = i end
-    elseif type(v) == "table" then
-      integers(v, depth + 1)
-    end
-  end
-  return t
-end
+local json_decode = require("td.core").json_decode
 
 --- Decode JSON text without raising: value, or nil and the reason.
 function M._decode(text)
-  local v, err = cjson.decode(text)
-  if v == nil and err then return nil, err end
-  if type(v) == "table" then integers(v, 0)
-  elseif mtype(v) == "float" then v = tointeger(v) or v end
+  local v, err, pos = json_decode(text)
+  if v == nil and err then return nil, ("%s at byte %d"):format(err, pos) end
   return v
 end
 local decode = M._decode
