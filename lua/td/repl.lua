@@ -3,7 +3,7 @@
 -- unfinished statement continues on the next line (">> "). `=expr` is an
 -- expression too, and `?x` is help(x). Results are printed by
 -- `repl.printer` (replaceable: td.repl.printer = function(...) ... end)
--- and the first one is kept in the global `_`. Ctrl-C at the prompt drops
+-- and the first one, unless nil, is kept in the global `_`. Ctrl-C at the prompt drops
 -- the line; during a request or wait it stops the wait and says what keeps
 -- running in TD; Ctrl-D quits. The terminal side (line editing, signals)
 -- is C (src/repl.c); this module decides everything else.
@@ -127,7 +127,7 @@ end
 
 local function show(term, n, ...)
   if n == 0 then return end
-  rawset(_G, "_", (...))
+  if (...) ~= nil then rawset(_G, "_", (...)) end
   local r = table.pack(term.call(M.printer, ...))
   if not r[1] then
     report(r[2], r[3])

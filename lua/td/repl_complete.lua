@@ -241,14 +241,10 @@ function M.candidates(before)
   local ch, s, w = before:match("([%a_][%w_]*[%w_%.:]*)([%.:])([%a_]?[%w_]*)$")
   if ch and not before:sub(1, #before - #ch - #s - #w):match("[%w_]$") then
     local v = resolve(ch)
-    if v == nil then
-      local str = before:match("([\"'][^\"']*[\"'])%s*:" .. w .. "$")
-      if str then v = "" end
-    end
     if v == nil then return {}, w, "" end
     return sorted(names_of(v, s == ":"), w), w, s == ":" and "(" or ""
   end
-  local str = before:match("[\"'][^\"']*[\"']%s*:([%a_]?[%w_]*)$")
+  local str = before:match("[\"'][^\"']*[\"']%)?%s*:([%a_]?[%w_]*)$")
   if str then return sorted(names_of("", true), str), str, "(" end
   -- globals and keywords
   local g = before:match("([%a_][%w_]*)$") or ""
