@@ -145,3 +145,21 @@ test("wrong-shaped answers are bad_response errors, never raw Lua errors or made
     like(e2.url, "/api/attempts/7")
   end
 end)
+
+test("schedule:backfill and schedule:skip after a lost reply: started once, moved once, reported done", function()
+  with_faults(function(kind, c)
+    local w = c.workflow
+    local sched = w:schedule { project = "etl", workflow = "daily" }
+    t.inject(kind, "POST", "^/api/schedules/%d+/backfill$")
+    local before = last_attempt()
+    local got = sched:backfill { from = "2026-11-10", count = 2 }
+    eq(last_attempt() - before, 2, kind .. ": two sessions started, once each")
+    eq(#got, 2, kind)
+    eq(got[1].session_time, "2026-11-10T00:00:00+00:00", kind)
+    local s = w:schedule(1)
+    t.inject(kind, "POST", "^/api/schedules/1/skip$")
+    s:skip { next_time = "2026-11-25" }
+    eq(s.next_schedule_time, "2026-11-25T00:00:00+00:00", kind)
+    eq(w:schedule(1).next_schedule_time, "2026-11-25T00:00:00+00:00", kind)
+  end)
+end)
