@@ -126,13 +126,19 @@ function M.push(client, name, src, opts)
   local ok, d, resp = pcall(base.request, client, {
     method = "PUT", path = "/api/projects", query = query, body = gz, content_type = "application/gzip",
     idempotent = true, -- a repeat of the same revision is refused (409), never stored twice
+    identity = { revision = revision },
     describe = ("push project %s as revision %s (%d bytes of archive)"):format(name, revision, #gz),
   })
   if not ok then
     local e = d
     if errors.is(e, "conflict") then
-      if generated and (e.attempts or 1) > 1 then
-        return client.workflow:project(name) -- our first upload got through
+      -- after a try that may have got through, the revision is the
+      -- identity: a fresh name can only be ours; a given one is ours when
+      -- it is the project's current revision
+      if e.maybe_sent then
+        local pok, p = pcall(client.workflow.project, client.workflow, name)
+        if pok and p and p.revision == revision then return p end
+        if generated and pok then return p end
       end
       base.reraise(e, { message = ("project %s already has a revision %q (%s)"):format(name, revision, e.message),
         hint = "give another revision name, or leave it out for a fresh one" })
