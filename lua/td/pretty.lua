@@ -23,7 +23,10 @@ local function cell(v)
 end
 
 --- An aligned table. columns: array of names; rows: arrays (or maps by name).
-function M.table(columns, rows)
+-- table(columns, rows [, total]) -> text ending in "(N rows)"; `total`, the
+-- size of what `rows` was taken from, gives "(first 3 of 50 rows)" when
+-- larger than #rows (true: "(first 3 rows)" when the size is unknown).
+function M.table(columns, rows, total)
   local n = #columns
   local cells, widths = {}, {}
   for i = 1, n do widths[i] = width(tostring(columns[i])) end
@@ -59,7 +62,13 @@ function M.table(columns, rows)
   for i = 1, n do sep[i] = ("-"):rep(widths[i]) end
   local out = { fmt(columns), "|-" .. concat(sep, "-|-") .. "-|" }
   for _, line in ipairs(cells) do out[#out + 1] = fmt(line, numeric) end
-  out[#out + 1] = ("(%d row%s)"):format(#rows, #rows == 1 and "" or "s")
+  if total == true then
+    out[#out + 1] = ("(first %d row%s)"):format(#rows, #rows == 1 and "" or "s")
+  elseif type(total) == "number" and total > #rows then
+    out[#out + 1] = ("(first %d of %d rows)"):format(#rows, total)
+  else
+    out[#out + 1] = ("(%d row%s)"):format(#rows, #rows == 1 and "" or "s")
+  end
   return concat(out, "\n")
 end
 

@@ -205,18 +205,23 @@ function Job:fetch(n)
   return rows
 end
 
---- job:result_table(n) - { columns = {...}, rows = {...} } with at most n
--- rows (all when n is nil), ready for td.pretty.
+--- job:result_table(n) - { columns = {...}, rows = {...}, total = } with at
+-- most n rows (all when n is nil), ready for td.pretty; when the result has
+-- more rows, `total` is its size (num_records) and it prints
+-- "(first 3 of 50 rows)".
 function Job:result_table(n)
   check(self, "result_table")
   local cols = self:columns()
-  local rows = {}
+  local rows, cut = {}, false
   for row in self:rows { parallel = n == nil and "auto" or false } do
+    if n and #rows >= n then cut = true break end
     rows[#rows + 1] = row
-    if n and #rows >= n then break end
   end
-  return setmetatable({ columns = cols, rows = rows }, { __name = "td.result_table",
-    __tostring = function(t) return require("td.pretty").table(t.columns, t.rows) end })
+  -- total: the result's size when only the first n rows were taken
+  local total = nil
+  if cut then total = math.type(self.num_records) == "integer" and self.num_records or true end
+  return setmetatable({ columns = cols, rows = rows, total = total }, { __name = "td.result_table",
+    __tostring = function(t) return require("td.pretty").table(t.columns, t.rows, t.total) end })
 end
 
 --- job:download(target, {format =, header = false, objects = false,
