@@ -47,7 +47,7 @@ static int join_link(char *out, const char *base, const char *rel) {
  * link is followed (the path itself when it is not a link); mode: the
  * permission bits of an existing file. Raises only for bad arguments;
  * returns nil, message for a link loop or an unreadable link. */
-static int l_target(lua_State *L) {
+int td_l_target(lua_State *L) {
   size_t len;
   const char *path = luaL_checklstring(L, 1, &len);
   if (len == 0 || len >= PATH_MAX || memchr(path, '\0', len))
@@ -97,7 +97,7 @@ static int l_target(lua_State *L) {
 
 /* core.fsync(file) -> true, or nil, message: flush a Lua file's buffers
  * and ask the kernel to put its data on disk. */
-static int l_fsync(lua_State *L) {
+int td_l_fsync(lua_State *L) {
   luaL_Stream *s = (luaL_Stream *)luaL_checkudata(L, 1, LUA_FILEHANDLE);
   if (s->closef == NULL || s->f == NULL) return luaL_argerror(L, 1, "file is closed");
   if (fflush(s->f) != 0 || fsync(fileno(s->f)) != 0) {
@@ -115,7 +115,7 @@ static int l_fsync(lua_State *L) {
 }
 
 /* core.chmod(path, mode) -> true, or nil, message */
-static int l_chmod(lua_State *L) {
+int td_l_chmod(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lua_Integer mode = luaL_checkinteger(L, 2);
   if (chmod(path, (mode_t)(mode & 07777)) != 0) {
@@ -140,26 +140,23 @@ static const char *path_arg(lua_State *L, int idx) {
 /* core.listdir(path) -> { {name =, kind =}, ... } (no "." or "..", in the
  * order the system gives; kind as core.target names it, "link" for a
  * symbolic link, which is not followed), or nil, message. */
-#define DIR_MT "td.core.dir"
-
 static int dir_gc(lua_State *L) {
-  DIR **dp = (DIR **)luaL_checkudata(L, 1, DIR_MT);
+  DIR **dp = (DIR **)luaL_checkudata(L, 1, TD_DIR_MT);
   if (*dp) closedir(*dp);
   *dp = NULL;
   return 0;
 }
 
-static int l_listdir(lua_State *L) {
+static const luaL_Reg dir_meta[] = {{"__gc", dir_gc}, {NULL, NULL}};
+const tdclass td_dir_class = {TD_DIR_MT, NULL, dir_meta};
+
+int td_l_listdir(lua_State *L) {
   const char *path = path_arg(L, 1);
   /* the open directory is owned by a userdata (closed by __gc if anything
    * below raises), the entries by the table */
   DIR **dp = (DIR **)lua_newuserdatauv(L, sizeof(DIR *), 0);
   *dp = NULL;
-  if (luaL_newmetatable(L, DIR_MT)) {
-    lua_pushcfunction(L, dir_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_setmetatable(L, -2);
+  luaL_setmetatable(L, TD_DIR_MT);
   lua_newtable(L);
   DIR *d = *dp = opendir(path);
   if (!d) {
@@ -200,7 +197,7 @@ static int l_listdir(lua_State *L) {
 
 /* core.mkdir(path [, mode = 0755]) -> true (also when it is a directory
  * already), or nil, message. One level: the parent must exist. */
-static int l_mkdir(lua_State *L) {
+int td_l_mkdir(lua_State *L) {
   const char *path = path_arg(L, 1);
   lua_Integer mode = luaL_optinteger(L, 2, 0755);
   if (mkdir(path, (mode_t)(mode & 07777)) != 0) {
@@ -216,18 +213,8 @@ static int l_mkdir(lua_State *L) {
 }
 
 /* core.isfile(file) -> true when a Lua file handle is open */
-static int l_isopen(lua_State *L) {
+int td_l_isopen(lua_State *L) {
   luaL_Stream *s = (luaL_Stream *)luaL_testudata(L, 1, LUA_FILEHANDLE);
   lua_pushboolean(L, s != NULL && s->closef != NULL);
   return 1;
-}
-
-void td_fsutil_register(lua_State *L) {
-  static const luaL_Reg fns[] = {
-      {"target", l_target}, {"fsync", l_fsync},   {"chmod", l_chmod},
-      {"isopen", l_isopen}, {"listdir", l_listdir}, {"mkdir", l_mkdir}, {NULL, NULL}};
-  /* stack: core loop */
-  lua_pushvalue(L, -2);
-  luaL_setfuncs(L, fns, 0);
-  lua_pop(L, 1);
 }

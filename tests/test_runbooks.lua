@@ -115,9 +115,9 @@ end)
 test("retry_failed.lua without a terminal or --yes asks nothing and changes nothing", function()
   t.reset()
   local code, out, err = t.run("-e " .. PRETEND_NOW .. " examples/retry_failed.lua etl", env())
-  eq(code, 1)
+  eq(code, 8) -- declined
   eq(out, "")
-  like(err, "aborted: confirmation needed")
+  like(err, "declined: confirmation needed")
   like(err, "%-%-yes")
   for _, r in ipairs(t.log()) do
     ok(r.method == "GET", "a change was sent without confirmation: " .. r.method .. " " .. r.path)

@@ -90,6 +90,7 @@ end
 local function step_task(item)
   local co = item[1]
   local task = tasks[co]
+  if not task or task.status ~= "running" then return end -- cancelled (async.cancel)
   local res = pack(coresume(co, unpack(item, 2, item.n)))
   if costatus(co) == "dead" then -- returned or raised
     finish(task, unpack(res, 1, res.n))
@@ -332,21 +333,54 @@ function M.duration(v)
   return any and total or nil
 end
 
---- td.every(interval, fn): run fn() now and then every interval (seconds or
--- "10m"); returns the task. A failing fn stops the repetition (the task fails).
-function M.every(interval, fn)
-  local secs = M.duration(interval)
-  if not secs or secs <= 0 then
-    errors.raise { kind = "usage", message = "td.every: interval must be seconds or a duration like \"10m\"" }
+--- td.every(interval, fn, opts): see td.loops (runs on a fixed grid
+-- without drift, skips overlapping runs, stops cleanly on SIGINT/SIGTERM).
+function M.every(interval, fn, opts)
+  return require("td.loops").every(interval, fn, opts)
+end
+
+--- async.cancel(task, err) -> true if the task was running: it ends at once
+-- as failed with err; its coroutine is closed (to-be-closed variables run)
+-- and the requests it waited for are cancelled. Waiters of the task wake.
+function M.cancel(task, err)
+  if getmetatable(task) ~= Task or task.status ~= "running" then return false end
+  local co = task.co
+  if co == corunning() then
+    errors.raise { kind = "usage", message = "a task cannot cancel itself" }
   end
-  errors.check("td.every", "fn", fn, "function")
-  return M.spawn(function()
-    while true do
-      local started = now()
-      if fn() == false then return end
-      M.sleep(math.max(0, secs - (now() - started)))
+  for req, w in pairs(req_waiter) do
+    if w == co then
+      req_waiter[req] = nil
+      pcall(req.cancel, req)
     end
-  end)
+  end
+  if costatus(co) == "suspended" then coroutine.close(co) end
+  finish(task, false, err)
+  return true
+end
+
+--- async.wait_any(tasks) -> the first task of the list that is (or becomes)
+-- finished; waits without blocking other tasks.
+function M.wait_any(list)
+  local function first_done()
+    for _, t in ipairs(list) do if t.status ~= "running" then return t end end
+  end
+  local done = first_done()
+  if done then return done end
+  local w = current()
+  for _, t in ipairs(list) do t.waiters[#t.waiters + 1] = w end
+  if w == MAIN then
+    run_until(function() return first_done() ~= nil end)
+  else
+    while not first_done() do coyield() end
+  end
+  -- no stale wake-ups later from the others
+  for _, t in ipairs(list) do
+    if t.waiters then
+      for i = #t.waiters, 1, -1 do if t.waiters[i] == w then table.remove(t.waiters, i) end end
+    end
+  end
+  return first_done()
 end
 
 M.Task = Task

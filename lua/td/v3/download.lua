@@ -22,7 +22,7 @@ local SUFFIXES = {
 }
 
 local KNOWN = {
-  format = true, header = true, objects = true, progress = true,
+  format = true, header = true, objects = true, progress = true, timeout = true,
   parallel = true, chunk_size = true, parallel_threshold = true,
 }
 
@@ -63,6 +63,7 @@ function M.options(path, opts)
   for _, k in ipairs { "header", "objects", "progress" } do
     if o[k] ~= nil then errors.check(FNAME, k, o[k], "boolean") end
   end
+  if o.timeout ~= nil then errors.check(FNAME, "timeout", o.timeout, "number") end
   if o.objects and o.format ~= "json" and o.format ~= "jsonl" then
     usage(("bad argument 'objects' to '%s' (only for json and jsonl, not %s)"):format(FNAME, o.format))
   end

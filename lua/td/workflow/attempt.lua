@@ -16,9 +16,14 @@ local base = require "td.workflow.base"
 
 local M = {}
 
-local Attempt = {}
-base.class(Attempt)
-Attempt.__name = "td.workflow.attempt"
+-- the object model (td/object.lua) gives summary(); wrap, check and
+-- refresh below are this class's own
+local Attempt = base.class {
+  name = "td.workflow.attempt", kind = "attempt", article = "an attempt",
+  summary = function(a)
+    return ("%s %s/%s %s %s"):format(a.id, a.project_name or "?", a.workflow_name or "?", a.sessionTime or "?", a.status or "?")
+  end,
+}
 M.Attempt = Attempt
 
 local null = core.null
