@@ -131,3 +131,22 @@ test("waiting on dry-run objects finishes at once and their results are empty", 
   like(lines, "would export the result of the presto job %(SELECT 1%) to mysql://x/y\n")
   like(lines, "would retry attempt 7 of etl/daily %(resume failed%)\n")
 end)
+
+test("a declared operation says what it would do in words, from its declaration", function()
+  t.reset()
+  local c = t.client { dry_run = true }
+  local real_stderr, capture = io.stderr, io.tmpfile()
+  io.stderr = capture
+  local okc, errc = pcall(function()
+    c:create_database("newdb")
+    c:swap_table("web", "pageviews", "pageviews_tmp")
+  end)
+  io.stderr = real_stderr
+  capture:seek("set")
+  local lines = capture:read("a")
+  capture:close()
+  if not okc then error(errc, 0) end
+  like(lines, "^%[dry%-run%] would create database newdb\n  %(POST /v3/database/create/newdb%)\n")
+  like(lines, "would swap table web pageviews pageviews_tmp\n")
+  eq(mutating(), {})
+end)
