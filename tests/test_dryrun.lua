@@ -150,3 +150,23 @@ test("a declared operation says what it would do in words, from its declaration"
   like(lines, "would swap table web pageviews pageviews_tmp\n")
   eq(mutating(), {})
 end)
+
+test("every placeholder job finishes its wait at once: bulk import perform too", function()
+  t.reset()
+  local c = t.client { dry_run = true }
+  local real_stderr, capture = io.stderr, io.tmpfile()
+  io.stderr = capture
+  local okc, errc = pcall(function()
+    local job = c:perform_bulk_import("sess_one")
+    eq(job.job_id, "(dry-run)")
+    eq(job:wait { timeout = 1 }, job)
+    eq(job:fetch(5), {})
+  end)
+  io.stderr = real_stderr
+  capture:seek("set")
+  local lines = capture:read("a")
+  capture:close()
+  if not okc then error(errc, 0) end
+  like(lines, "would perform bulk import sess_one")
+  for _, r in ipairs(t.log()) do ok(READS[r.method], "sent " .. r.method .. " " .. r.path) end
+end)

@@ -148,10 +148,9 @@ function M:perform_bulk_import(name, opts)
   local d, resp = http.request(self, {
     method = "POST", path = http.path("/v3/bulk_import/perform/%s", name),
     form = args.pick(opts, { "pool_name", "priority" }),
+    describe = ("perform bulk import %s (its uploaded parts become a job)"):format(name),
   })
-  if resp.dry_run then
-    return jobmod.wrap(self, { job_id = "(dry-run)", status = "dry-run", type = "bulk_import_perform" })
-  end
+  if resp.dry_run then return require("td.dryrun").job(self, { type = "bulk_import_perform" }) end
   return jobmod.wrap(self, { job_id = tostring(d.job_id), status = "queued", type = "bulk_import_perform" })
 end
 
@@ -193,6 +192,7 @@ function M:commit_bulk_import(name, opts)
   args.fields("commit_bulk_import", opts, { wait = "boolean", timeout = "number", interval = "number", max_interval = "number" })
   local d, resp = http.request(self, {
     method = "POST", path = http.path("/v3/bulk_import/commit/%s", name), form = {},
+    describe = ("commit bulk import %s into its table"):format(name),
   })
   if not opts.wait or resp.dry_run then return d end
   return wait_committed(self, name, opts)
