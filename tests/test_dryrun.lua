@@ -188,3 +188,22 @@ test("every placeholder job finishes its wait at once: bulk import perform too",
   like(lines, "would perform bulk import sess_one")
   for _, r in ipairs(t.log()) do ok(READS[r.method], "sent " .. r.method .. " " .. r.path) end
 end)
+
+test("a v3 request without words of its own is told from its path; an import says how many records", function()
+  t.reset()
+  local c = t.client { dry_run = true }
+  local real_stderr, capture = io.stderr, io.tmpfile()
+  io.stderr = capture
+  local okc, errc = pcall(function()
+    c:request("POST", "/v3/table/update/web/pageviews", { form = { expire_days = 30 } })
+    c:import("web", "pageviews", { { time = 1795341600, path = "/a" }, { time = 1795341601, path = "/b" } })
+  end)
+  io.stderr = real_stderr
+  capture:seek("set")
+  local lines = capture:read("a")
+  capture:close()
+  if not okc then error(errc, 0) end
+  like(lines, "would update table web pageviews with expire_days=30\n  %(POST /v3/table/update/web/pageviews%)\n")
+  like(lines, "would import 2 records into web%.pageviews %(%d+ bytes of msgpack%.gz, unique id [^)]+%)\n")
+  eq(mutating(), {})
+end)
