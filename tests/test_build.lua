@@ -14,7 +14,8 @@ test("make -j4 runs scripts/deps.sh before anything is compiled or pkg-config is
   local pkg = t.write_tmp("#!/bin/sh\necho pkg-config >>" .. q(log) .. "\nexec pkg-config \"$@\"\n")
   os.execute("chmod +x " .. q(deps) .. " " .. q(pkg))
   local build = dir .. "/build"
-  local cmd = ("make -s -j4 BUILD=%s PKG_CONFIG=%s DEPS_SH=%s %s/buf.o %s/loop.o >%s/make.out 2>&1"):format(
+  -- a make of its own (not the jobserver of a make running the suite)
+  local cmd = ("env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -j4 BUILD=%s PKG_CONFIG=%s DEPS_SH=%s %s/buf.o %s/loop.o >%s/make.out 2>&1"):format(
     q(build), q(pkg), q(deps), q(build), q(build), q(dir))
   local okm = os.execute(cmd)
   local out = t.slurp(dir .. "/make.out") or ""
