@@ -146,5 +146,5 @@ test("result_table(3) of a 50-row result says it shows the first 3 of 50 rows", 
   like(tostring(job:result_table(50)), "\n%(50 rows%)$")
   like(tostring(job:result_table()), "\n%(50 rows%)$")
   eq(job:result_table(60).total, nil)
-  eq(td.pretty.table({ "a" }, { { 1 } }, true):match("[^\n]+$"), "(first 1 row)")
+  eq(td.pretty.table({ "a" }, { { 1 } }, { total = true }):match("[^\n]+$"), "(first 1 row)")
 end)
