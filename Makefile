@@ -112,6 +112,7 @@ $(ASAN_DIR)/embedded.o: $(BUILD)/embedded.c src/embedded.h | $(ASAN_DIR) $(DEPS_
 
 asan: deps $(ASAN_DIR)/tdlua $(MOD_SO)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  TDLUA_SANITIZER=1 TDLUA_BIN=$(ASAN_DIR)/tdlua $(ASAN_DIR)/tdlua tests/run.lua
 
 valgrind: all $(MOD_SO)
