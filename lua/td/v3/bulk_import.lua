@@ -165,10 +165,9 @@ function M:perform_bulk_import(name, opts)
       if b.job_id ~= nil and b.job_id ~= before then return { job_id = b.job_id } end
       return nil
     end,
+    describe = ("perform bulk import %s (its uploaded parts become a job)"):format(name),
   })
-  if resp.dry_run then
-    return jobmod.wrap(self, { job_id = "(dry-run)", status = "dry-run", type = "bulk_import_perform" })
-  end
+  if resp.dry_run then return require("td.dryrun").job(self, { type = "bulk_import_perform" }) end
   return jobmod.wrap(self, { job_id = tostring(d.job_id), status = "queued", type = "bulk_import_perform" })
 end
 
@@ -216,6 +215,7 @@ function M:commit_bulk_import(name, opts)
       if b.status == "committing" or b.status == "committed" then return { name = name, bulk_import = name } end
       return nil
     end,
+    describe = ("commit bulk import %s into its table"):format(name),
   })
   if not opts.wait or resp.dry_run then return d end
   return wait_committed(self, name, opts)
