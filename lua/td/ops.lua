@@ -268,6 +268,7 @@ function M.define(target, area, decls, common)
       target[decl.name] = make_method(decl)
       for _, alias in ipairs(decl.aliases or {}) do target[alias] = target[decl.name] end
     end
+    for _, alias in ipairs(decl.aliases or {}) do by_key[decl.prefix .. ":" .. alias] = decl end
   end
   return target
 end

@@ -1,0 +1,57 @@
+-- generated documentation (scripts/gendocs.lua, `make docs`) and td.help
+local t = require "testlib"
+local test, eq, ok, like = t.test, t.eq, t.ok, t.like
+
+local bin = os.getenv("TDLUA_BIN") or arg[-1] or "./tdlua"
+
+test("the generated reference, help data, annotations and man page are up to date", function()
+  local code, out, err = t.run("scripts/gendocs.lua --check", { TDLUA_LUA_DIR = "./lua", TDLUA_BIN = bin })
+  eq(code, 0, "run `make docs`: " .. err .. out)
+end)
+
+test("a public function without a doc comment fails the check, naming it", function()
+  local code, _, err = t.run("-e " .. t.sh_quote('require("td.client").extend { undocumented_thing = function() end }')
+    .. " scripts/gendocs.lua --check", { TDLUA_LUA_DIR = "./lua", TDLUA_BIN = bin })
+  ok(code ~= 0, "the check fails")
+  like(err, "client:undocumented_thing")
+end)
+
+test("td.help: lookup by name, by function value and by topic; text; topics", function()
+  local help = require "td.help"
+  local e = help.lookup("client:databases")
+  ok(e, "client:databases has an entry")
+  eq(e.signature, "client:databases()")
+  like(e.doc, "GET /v3/database/list")
+  local q = help.lookup("td.query")
+  ok(q and q.signature:match("^td%.query"), "td.query")
+  eq(help.lookup(td.query), q, "the function value finds the same entry")
+  local c = t.client()
+  eq(help.lookup(c.create_database).name, "client:create_database")
+  local w = help.lookup("job:wait")
+  ok(w and #w.options >= 1, "job:wait lists its options")
+  ok(help.lookup("attempt:retry"), "attempt:retry")
+  ok(help.lookup("client.workflow:pools"), "client.workflow:pools")
+  local cd = help.lookup("create_database")
+  eq(cd.options[2].name, "if_not_exists")
+  local topics = help.topics()
+  ok(#topics > 5)
+  local attempts = help.lookup("attempts")
+  ok(attempts and attempts.topic, "a topic")
+  like(help.text("attempts"), "attempt:retry")
+  like(help.text("client:create_database"), "options:\n  description")
+  like(help.text("no_such_thing"), "^no help for")
+end)
+
+test("td.help(x) prints on stdout", function()
+  local code, out, err = t.run("-e " .. t.sh_quote('td.help("client:tables")'), { TDLUA_LUA_DIR = "./lua" })
+  eq(code, 0, err)
+  like(out, "^client:tables%(db%)")
+  like(out, "returns: array of tables")
+end)
+
+test("the man page describes the host's flags", function()
+  local man = t.slurp("docs/tdlua.1")
+  like(man, "^%.\\\" generated")
+  like(man, "\\%-\\%-dry\\%-run")
+  like(man, "TD_API_KEY")
+end)
