@@ -12,6 +12,8 @@
 --   lua/td/help_data.lua   the entries td.help shows
 --   types/td.lua           LuaCATS annotations for lua-language-server
 --   docs/tdlua.1           the man page (from `tdlua --help`)
+-- and checks that docs/coverage-*.md name every declared operation in the
+-- row of its endpoint.
 -- Run with TDLUA_LUA_DIR=./lua so that the sources on disk are documented.
 local help = require "td.help"
 local ops = require "td.ops"
@@ -449,7 +451,51 @@ local OUTPUTS = {
   { "docs/tdlua.1", manpage },
 }
 
+-- ---------------------------------------------------------------------------
+-- the coverage tables (docs/coverage-*.md, checked against TD's OpenAPI
+-- descriptions by tests/test_coverage.lua and test_workflow_coverage.lua)
+-- must name every declared operation in the row of its endpoint
+
+local COVERAGE = { { "docs/coverage-v3.md", "/v3", "c" }, { "docs/coverage-workflow.md", "", "wf" } }
+
+local function norm(method, path) return method .. " " .. path:gsub("{[^}]*}", "{}") end
+
+local function coverage_problems()
+  local problems = {}
+  local rows = {} -- "GET /v3/database/show/{}" -> cell text
+  for _, cov in ipairs(COVERAGE) do
+    local text = read(cov[1]) or ""
+    for line in text:gmatch("[^\n]+") do
+      local method, path, rest = line:match("^|[^|]*|%s*`(%u+) (/[^`%s]*)`%s*|(.*)$")
+      if not method then method, path, rest = line:match("^|%s*`(%u+) (/[^`%s]*)`%s*|(.*)$") end
+      if method then
+        local key = norm(method, (path:sub(1, #cov[2]) == cov[2] and "" or cov[2]) .. path)
+        rows[key] = (rows[key] or "") .. rest
+      end
+    end
+  end
+  for _, d in ipairs(ops.declarations()) do
+    if d.path and d.method ~= false then
+      local key = norm(d.method or "GET", d.path)
+      local cell = rows[key]
+      local who = (d.prefix == "client" and "c:" or d.prefix .. ":") .. d.name
+      if not cell then
+        problems[#problems + 1] = ("%s: %s has no row in the coverage tables"):format(d.key, key)
+      elseif not cell:find("`" .. who, 1, true) then
+        problems[#problems + 1] = ("%s: the row of %s does not name `%s`"):format(d.key, key, who)
+      end
+    end
+  end
+  table.sort(problems)
+  return problems
+end
+
 local failed = false
+local cov = coverage_problems()
+if #cov > 0 then
+  io.stderr:write("coverage tables out of step with the declarations:\n  ", table.concat(cov, "\n  "), "\n")
+  failed = true
+end
 if #missing > 0 then
   table.sort(missing)
   io.stderr:write("public functions without a doc comment or declaration:\n  ", table.concat(missing, "\n  "), "\n")

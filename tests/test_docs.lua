@@ -16,6 +16,13 @@ test("a public function without a doc comment fails the check, naming it", funct
   like(err, "client:undocumented_thing")
 end)
 
+test("a declared operation missing from the coverage tables fails the check", function()
+  local code, _, err = t.run("-e " .. t.sh_quote('require("td.ops").define({}, "v3.test", {{ name = "bogus_op", method = "POST", path = "/v3/bogus/{x}", args = {{ "x", "name", "x" }}, doc = "x" }})')
+    .. " scripts/gendocs.lua --check", { TDLUA_LUA_DIR = "./lua", TDLUA_BIN = bin })
+  ok(code ~= 0, "the check fails")
+  like(err, "client:bogus_op: POST /v3/bogus/{} has no row")
+end)
+
 test("td.help: lookup by name, by function value and by topic; text; topics", function()
   local help = require "td.help"
   local e = help.lookup("client:databases")
