@@ -1195,11 +1195,22 @@ local Schedule = {}
 ---@param opts any
 function Schedule:backfill(opts) end
 
---- stop starting new sessions (disabledAt is set).
+--- Stop starting new sessions.
+---@return any # the schedule (disabledAt set)
 function Schedule:disable() end
 
---- enable the schedule.
----@param opts any
+--- Stop starting new sessions.
+---@return any # the schedule (disabledAt set)
+function Schedule:disable() end
+
+--- Enable the schedule; skip_schedule = false runs every session missed while it was disabled.
+---@param opts? {skip_schedule?: boolean, next_time?: any}
+---@return any # the schedule
+function Schedule:enable(opts) end
+
+--- Enable the schedule; skip_schedule = false runs every session missed while it was disabled.
+---@param opts? {skip_schedule?: boolean, next_time?: any}
+---@return any # the schedule
 function Schedule:enable(opts) end
 
 --- reload the object's fields from TD; returns it.

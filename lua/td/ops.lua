@@ -9,7 +9,8 @@
 -- A declaration:
 --   { name = "create_database",          -- method name (client:create_database)
 --     method = "POST",                    -- HTTP method (default GET)
---     path = "/v3/database/create/{name}",-- {arg} is a positional argument, escaped
+--     path = "/v3/database/create/{name}",-- {arg} is a positional argument, escaped;
+--                                         --   {self.id} a field of the receiver
 --     args = { {"name", "name", "the database's name"}, ... },
 --                                         -- positional: {name, type, doc, to =, as =,
 --                                         --   optional = true}
@@ -34,7 +35,8 @@
 --     rescue = function(err, call) -> result  -- turn an error into a result (or re-raise)
 --     doc = "one line", example = "c:create_database(\"web\")",
 --     errors = "conflict when it exists", see = "...",
---     dry_run_nil = true,                 -- under --dry-run the method returns nil
+--     dry_run = "nil" | "self",           -- what the method returns under --dry-run
+--                                         --   (default: what unwrap makes of {dry_run = true})
 --     receiver = function(self, decl),    -- the td client of a non-client receiver
 --     hand = true }                       -- written by hand: declared for docs only
 --
@@ -159,9 +161,11 @@ function M.check_opts(decl, opts)
   return out
 end
 
-local function fill_path(decl, a)
-  return (decl.path:gsub("{([%w_]+)}", function(k)
-    local v = a[k]
+local function fill_path(decl, a, obj)
+  return (decl.path:gsub("{([%w_.]+)}", function(k)
+    local v
+    local field = k:match("^self%.(.*)$")
+    if field then v = obj and obj[field] else v = a[k] end
     if v == nil then error(("td.ops: %s: no value for {%s}"):format(decl.name, k), 0) end
     return http.escape(tostring(v))
   end))
@@ -177,7 +181,7 @@ end
 function M.perform(decl, call)
   local method = decl.method or "GET"
   local send = decl.send or default_send(method)
-  local r = { method = method, path = fill_path(decl, call.args), base = decl.base,
+  local r = { method = method, path = fill_path(decl, call.args, call.self), base = decl.base,
               auth = decl.auth, idempotent = decl.idempotent, dry_run_send = decl.dry_run_send }
   local parts = {}
   local function put(to, key, v)
@@ -237,7 +241,8 @@ local function make_method(decl)
     else
       d, resp = M.perform(decl, call)
     end
-    if resp and resp.dry_run and decl.dry_run_nil then return nil end
+    if resp and resp.dry_run and decl.dry_run == "nil" then return nil end
+    if resp and resp.dry_run and decl.dry_run == "self" then return self end
     return finish(decl, call, d)
   end
 end
@@ -248,7 +253,8 @@ end
 -- ...). `common` holds fields every declaration of the area shares:
 -- prefix (the receiver's name in docs: "client" by default, "wf", ...),
 -- base ("workflow"), receiver (function(self, decl) -> the td client, for
--- methods of objects other than the client).
+-- methods of objects other than the client), fname = true (messages name
+-- "prefix:name" instead of the bare name).
 function M.define(target, area, decls, common)
   if type(common) ~= "table" then common = { prefix = common } end
   local prefix = common.prefix or "client"
@@ -257,6 +263,7 @@ function M.define(target, area, decls, common)
     decl.area = area
     decl.prefix = decl.prefix or prefix
     decl.key = decl.prefix .. ":" .. decl.name
+    if decl.fname == true then decl.fname = decl.key end
     if decl.opts then
       local known = {}
       for _, o in ipairs(decl.opts) do known[o[1]] = true end

@@ -108,7 +108,7 @@ ops.define(M, "workflow.pools", {
 
   { name = "delete_pool_rule", method = "DELETE", path = "/api/pool_rules/{id}", args = { ID },
     answer = "table", unwrap = fields, returns = "the deleted rule", doc = "Delete a pool rule.", example = "wf:delete_pool_rule(5)" },
-}, { prefix = "wf", base = "workflow", dry_run_nil = true,
+}, { prefix = "wf", base = "workflow", dry_run = "nil",
      receiver = function(self) return base.client_of(self, "client.workflow") end })
 
 return M
