@@ -40,8 +40,10 @@ local function lines_of(path)
   return file_lines[path]
 end
 
--- the `---` comment block above a Lua function's definition: text, file
-local function doc_comment(fn)
+-- the `---` comment block above a Lua function's definition: text, file.
+-- With `name` ("job:result_export"), a block a few lines higher that starts
+-- with that name counts too (a constant may sit between the two).
+local function doc_comment(fn, name)
   local info = debug.getinfo(fn, "S")
   if info.what ~= "Lua" or info.linedefined <= 0 then return nil end
   local rel = info.source:match("(td/.+%.lua)$")
@@ -49,6 +51,16 @@ local function doc_comment(fn)
   local path = "lua/" .. rel
   local lines = lines_of(path)
   local i = info.linedefined - 1
+  if name and lines[i] and not lines[i]:match("^%s*%-%-") then
+    for j = i - 1, math.max(1, i - 12), -1 do
+      if lines[j]:find("^%-%-%- " .. name:gsub("%p", "%%%0")) then
+        local k = j
+        while lines[k + 1] and lines[k + 1]:match("^%-%-") do k = k + 1 end
+        i = k
+        break
+      end
+    end
+  end
   local block = {}
   while i >= 1 and lines[i]:match("^%s*%-%-") do
     table.insert(block, 1, lines[i])
@@ -113,10 +125,11 @@ end
 -- an entry from a doc comment
 local function from_comment(name, fn, comment, file)
   local first = comment:match("^[^\n]*")
-  local sig = first:match("^([%w_.:]+%b())") or first:match("^([%w_.:]+%s*%b{})")
+  local flatc = comment:gsub("\n", " ")
+  local sig = flatc:match("^([%w_.:]+%b())") or flatc:match("^([%w_.:]+%s*%b{})")
   local rest = comment
   if sig then
-    rest = comment:sub(#sig + 1):gsub("^%s*", "")
+    rest = flatc:sub(#sig + 1):gsub("^%s*", "")
   else
     sig = ("%s(%s)"):format(name, table.concat(params(fn), ", "))
   end
@@ -161,9 +174,24 @@ for _, w in ipairs(help.walk()) do
   local name, fn = w.name, w.fn
   local prefix, mname = name:match("^(.-)[:.](.*)$")
   local decl = ops.lookup(name)
-  local comment, file = doc_comment(fn)
+  local comment, file = doc_comment(fn, name)
+  -- a forwarder to a function of another module ({module, function} upvalue)
+  local target
+  if not comment then
+    for i = 1, math.huge do
+      local uname, uv = debug.getupvalue(fn, i)
+      if not uname then break end
+      if uname ~= "_ENV" and type(uv) == "table" and type(rawget(uv, 1)) == "string" and type(rawget(uv, 2)) == "string" and uv[1]:match("^td%.") then
+        local okm, m = pcall(require, uv[1])
+        if okm and type(m) == "table" and type(m[uv[2]]) == "function" then target = m[uv[2]] end
+      end
+    end
+  end
   local e
-  if decl then
+  if target then
+    local c = doc_comment(target)
+    if c then e = from_comment(name, target, c) end
+  elseif decl then
     e = from_decl(name, decl, comment)
   elseif prefix == "td" and SHORTCUT_SOURCES[mname] then
     local src = require(SHORTCUT_SOURCES[mname])[mname]

@@ -27,7 +27,7 @@ function td.client(opts) end
 ---@return any # the resolved configuration: endpoint, workflow endpoint, region, the key redacted, and where each came from
 function td.config(opts) end
 
---- ask on the terminal; raises `aborted` unless the answer is yes.
+--- ask on the terminal; raises `declined` (exit status 8) unless the answer is yes.
 ---@param question any
 function td.confirm(question) end
 
@@ -55,6 +55,10 @@ function td.create_schedule(name, opts) end
 ---@param opts? {type?: string, schema?: any, expire_days?: integer, include_v?: boolean, description?: string, detect_schema?: boolean, idempotent_key?: string, source_table?: string, including_properties?: boolean, if_not_exists?: boolean}
 ---@return any # {database, table, type}
 function td.create_table(db, name, opts) end
+
+--- returns task: run fn() at every time the five-field cron expression matches (td.cron expressions: ranges, steps, lists, names, @daily ...), read in the time zone tz (an IANA name from the system's zoneinfo; the system's local zone by default).
+---@return any # task: run fn
+function td.cron(...) end
 
 --- One database.
 ---@param name string the database's name
@@ -94,10 +98,11 @@ function td.delete_table(db, name) end
 ---@return fun(): any # iterator over {id, name, database_id, database_name, deleted_at, created_at}
 function td.deleted_tables(opts) end
 
---- : run fn() now and then every interval (seconds or "10m"); returns the task.
+--- : see td.loops (runs on a fixed grid without drift, skips overlapping runs, stops cleanly on SIGINT/SIGTERM).
 function td.every(...) end
 
---- client:export(db, table, {bucket =, access_key_id =, secret_access_key =, file_prefix =, file_format = "json.gz"|"line-json.gz"|"tsv.gz"|"jsonl.gz", from =, to =, pool_name =, encryption =, assume_role =, domain_key =}) -> Job: exports the table's rows (time from..to, epoch seconds or time strings) to S3 (POST /v3/export/run/:db/:table).
+--- returns Job: exports the table's rows (time from..to, epoch seconds or time strings) to S3 (POST /v3/export/run/:db/:table).
+---@return td.Job # Job: exports the table's rows
 function td.export(...) end
 
 --- print the help for x (a function such as td.query, a name such as "job:wait" or a topic such as "attempts"; see td/help.lua).
@@ -119,15 +124,33 @@ function td.job_status(...) end
 --- iterate over jobs, newest first, fetching pages of 100 as needed.
 function td.jobs(...) end
 
+--- record td.step results in path (as --journal); see td/journal.lua.
+---@param path any
+function td.journal(path) end
+
 --- returns the status the job had before.
 ---@return any # the status the job had before
 function td.kill(...) end
 
---- : fn(item, i) for every item, at most `concurrency` at a time.
+--- hold an exclusive lock on path for the rest of the run, so two runs of the same runbook (two cron ticks) never overlap.
+function td.lock(...) end
+
+--- : fn(item, i) for every item of the array `list`, at most `concurrency` at a time, each in a task.
 function td.map(...) end
 
---- client:query(sql, {db =, engine = "presto"|"trino"|"hive", priority =, retry_limit =, pool_name =, engine_version =, result_url =, domain_key =}) -> Job.
+--- post an alert; see td/notify.lua.
+function td.notify(...) end
+
+--- run fn(err, status) once when the script is about to exit with an error (after the one-line message is printed), for example to post an alert with td.notify.
+function td.on_error(...) end
+
+--- returns Job.
+---@return td.Job # Job
 function td.query(...) end
+
+--- returns i, results: runs every function as a task and returns as soon as the first one ends: its index and its results (or raises its error).
+---@return any # i, results: runs every function as a task and returns as soon as the first one ends: its index and its results
+function td.race(...) end
 
 --- Rename a table.
 ---@param db string the database's name
@@ -143,6 +166,10 @@ function td.request(...) end
 --- The account's saved result outputs.
 ---@return table # array of saved results ({name, url, organization}); passwords in the URLs are masked
 function td.results() end
+
+--- returns fn's results.
+---@return any # fn's results
+function td.retry(...) end
 
 --- Run a schedule for a time (and the following cron times); retry-safe through a domain_key.
 ---@param name string the schedule's name
@@ -176,6 +203,14 @@ function td.sleep(...) end
 --- Start fn(...) as a task; returns the task handle at once.
 function td.spawn(...) end
 
+--- returns fn's results.
+---@return any # fn's results
+function td.step(...) end
+
+--- returns whether strict globals are on; turns them on or off.
+---@return any # whether strict globals are on
+function td.strict(...) end
+
 --- The two tables exchange names (and so contents) in one step.
 ---@param db string the database's name
 ---@param a string one table
@@ -200,6 +235,10 @@ function td.tables(db) end
 ---@param opts? {count?: integer}
 ---@return table # array of the table's last records (maps, oldest first; NULL columns absent)
 function td.tail(db, name, opts) end
+
+--- returns fn(...)'s results, or raises `timeout` when fn has not returned within seconds (a number or a duration such as "10m").
+---@return any # fn
+function td.timeout(...) end
 
 --- returns fn's results, or nil, err when it raises.
 ---@param fn any
@@ -238,7 +277,7 @@ function td.users() end
 --- : wait for every task.
 function td.wait(...) end
 
---- wait for every task or object with :wait(opts) (jobs, attempts) concurrently.
+--- wait concurrently for every item of the array `list`: tasks (td.spawn) or objects with :wait(opts) such as jobs and attempts.
 ---@param list any
 ---@param opts any
 function td.wait_all(list, opts) end
@@ -460,10 +499,11 @@ function Client:deleted_tables(opts) end
 ---@return any # the policy
 function Client:detach_policy(user_id, policy_id) end
 
---- client:export(db, table, {bucket =, access_key_id =, secret_access_key =, file_prefix =, file_format = "json.gz"|"line-json.gz"|"tsv.gz"|"jsonl.gz", from =, to =, pool_name =, encryption =, assume_role =, domain_key =}) -> Job: exports the table's rows (time from..to, epoch seconds or time strings) to S3 (POST /v3/export/run/:db/:table).
+--- returns Job: exports the table's rows (time from..to, epoch seconds or time strings) to S3 (POST /v3/export/run/:db/:table).
 ---@param db any
 ---@param tbl any
 ---@param opts any
+---@return td.Job # Job: exports the table's rows
 function Client:export(db, tbl, opts) end
 
 --- refuse further uploads.
@@ -566,9 +606,10 @@ function Client:policy_permissions(policy_id) end
 ---@return table # array of users ({user_id, account_id, email, name})
 function Client:policy_users(policy_id) end
 
---- client:query(sql, {db =, engine = "presto"|"trino"|"hive", priority =, retry_limit =, pool_name =, engine_version =, result_url =, domain_key =}) -> Job.
+--- returns Job.
 ---@param sql any
 ---@param opts any
+---@return td.Job # Job
 function Client:query(sql, opts) end
 
 --- Recover a deleted table (and its deleted database).
@@ -830,7 +871,7 @@ local WorkflowClient = {}
 ---@return td.Attempt # Attempt
 function WorkflowClient:attempt(id) end
 
---- wf:attempts{project =, workflow =, include_retried =, session =, limit =, page_size =, last_id =} - iterate over attempts, newest first.
+--- iterate over attempts, newest first.
 ---@param opts any
 function WorkflowClient:attempts(opts) end
 
@@ -904,10 +945,11 @@ function WorkflowClient:project(p) end
 ---@param opts any
 function WorkflowClient:projects(opts) end
 
---- wf:push(name, dir, {revision =, schedule_from =, clear_schedule =, skip_schedule =}) -> Project.
+--- returns Project.
 ---@param name any
 ---@param dir any
 ---@param opts any
+---@return td.Project # Project
 function WorkflowClient:push(name, dir, opts) end
 
 --- iterate over a project's revisions, newest first (fields revision, createdAt, archiveType, archiveMd5, userInfo, and snake_case names).
@@ -940,14 +982,15 @@ function WorkflowClient:sessions(opts) end
 --- Store a project secret.
 ---@param project any a project name, id or Project
 ---@param key any a secret key (letters, digits, '_' and '-' in dot-separated parts)
----@param value any the secret (never logged or shown)
+---@param value string the secret (never logged or shown)
 ---@return any # true
 function WorkflowClient:set_secret(project, key, value) end
 
---- wf:start(project, workflow, {session_time = "now"|"hourly"|"daily"|time, params =, retry_name =, revision =, if_exists = "return"|"retry"|"error", allow_queueing =}) -> Attempt.
+--- returns Attempt.
 ---@param p any
 ---@param w any
 ---@param opts any
+---@return td.Attempt # Attempt
 function WorkflowClient:start(p, w, opts) end
 
 --- returns {session_time =, timezone =, revision =, project =} - the session time the server makes of `time` ("now", epoch seconds, a zoned or local time - local times are in the workflow's time zone), truncated by mode: nil, "hour", "day", "schedule" or "next_schedule".
@@ -979,7 +1022,7 @@ function WorkflowClient:version() end
 ---@param opts any
 function WorkflowClient:workflow(a, name, opts) end
 
---- wf:workflows{project =, name =, name_pattern =, revision =, order = "asc"|"desc", search_project_name =, limit =, page_size =, last_id =} - iterate over workflow definitions: with `project`, those of its latest (or the given) revision; otherwise the latest revisions of all active projects, by id.
+--- iterate over workflow definitions: with `project`, those of its latest (or the given) revision; otherwise the latest revisions of all active projects, by id.
 ---@param opts any
 function WorkflowClient:workflows(opts) end
 
@@ -989,7 +1032,7 @@ local Job = {}
 --- the result's column names.
 function Job:columns() end
 
---- job:download(target, {format =, header = false, objects = false, progress =, parallel =, chunk_size =, parallel_threshold =}) - write the result.
+--- write the result.
 ---@param path any
 ---@param opts any
 function Job:download(path, opts) end
@@ -1009,7 +1052,7 @@ function Job:records(opts) end
 --- update status fields from /v3/job/status (cheap).
 function Job:refresh() end
 
---- job:result_export{result = url_or_saved_name, retry_limit =, priority =, pool_name =, domain_key =} - write this job's result to another destination (POST /v3/job/result_export/:id).
+--- write this job's result to another destination (POST /v3/job/result_export/:id).
 ---@param opts any
 function Job:result_export(opts) end
 
@@ -1018,7 +1061,7 @@ function Job:result_export(opts) end
 ---@param opts any
 function Job:result_table(n, opts) end
 
---- job:rows{parallel =, chunk_size =, parallel_threshold =, timeout =, progress =} - stream the result rows as arrays (SQL NULL is td.null).
+--- stream the result rows as arrays (SQL NULL is td.null).
 ---@param opts any
 function Job:rows(opts) end
 
@@ -1039,7 +1082,7 @@ function Job:wait(opts) end
 ---@class td.Attempt
 local Attempt = {}
 
---- attempt:follow_logs{task =, level = "info", on_line = fn, interval = 0.5, max_interval = 10, timeout =} - print (or pass to on_line) new log lines as they arrive until the attempt (or, with a task prefix, that part of it) is done; polls with a 0.5 s -> 10 s backoff reset by new output, as `digdag log -f` does.
+--- print (or pass to on_line) new log lines as they arrive until the attempt (or, with a task prefix, that part of it) is done; polls with a 0.5 s -> 10 s backoff reset by new output, as `digdag log -f` does.
 ---@param opts any
 function Attempt:follow_logs(opts) end
 
@@ -1068,8 +1111,9 @@ function Attempt:refresh() end
 ---@return any # every attempt of this attempt's session, by index
 function Attempt:retries() end
 
---- attempt:retry{resume = "all"|"failed"|{from = "+task"}, revision = "latest"|"keep"|name, params =, name =} -> the new Attempt.
+--- returns the new Attempt.
 ---@param opts any
+---@return td.Attempt # the new Attempt
 function Attempt:retry(opts) end
 
 --- returns the Session this attempt runs.
@@ -1089,7 +1133,7 @@ function Attempt:tasks() end
 ---@return any # a text picture of the attempt's tasks
 function Attempt:timeline(opts) end
 
---- attempt:wait{timeout =, interval = 1, max_interval = 30, raise = true, progress =} - poll until the attempt is done (success, error or killed; blocked, queued, running and canceling are not done).
+--- poll until the attempt is done (success, error or killed; blocked, queued, running and canceling are not done).
 ---@param opts any
 function Attempt:wait(opts) end
 
@@ -1191,8 +1235,9 @@ function Session:summary() end
 ---@class td.Schedule
 local Schedule = {}
 
---- schedule:backfill{from =, count =, name =, dry_run =, skip_existing =, advance_schedule =} -> array of the new Attempts.
+--- returns array of the new Attempts.
 ---@param opts any
+---@return table # array of the new Attempts
 function Schedule:backfill(opts) end
 
 --- Stop starting new sessions.

@@ -5,8 +5,40 @@ return {
     ["attempt:follow_logs"] = {
       doc = "attempt:follow_logs{task =, level = \"info\", on_line = fn, interval = 0.5,\nmax_interval = 10, timeout =} - print (or pass to on_line) new log lines\nas they arrive until the attempt (or, with a task prefix, that part of\nit) is done; polls with a 0.5 s -> 10 s backoff reset by new output, as\n`digdag log -f` does. Returns the refreshed attempt.",
       name = "attempt:follow_logs",
-      signature = "attempt:follow_logs(opts)",
-      summary = "attempt:follow_logs{task =, level = \"info\", on_line = fn, interval = 0.5, max_interval = 10, timeout =} - print (or pass to on_line) new log lines as they arrive until the attempt (or, with a task prefix, that part of it) is done; polls with a 0.5 s -> 10 s backoff reset by new output, as `digdag log -f` does.",
+      options = {
+        {
+          doc = "",
+          name = "task",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "level",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "on_line",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "interval",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "max_interval",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "timeout",
+          type = "",
+        },
+      },
+      signature = "attempt:follow_logs{task =, level = \"info\", on_line = fn, interval = 0.5, max_interval = 10, timeout =}",
+      summary = "print (or pass to on_line) new log lines as they arrive until the attempt (or, with a task prefix, that part of it) is done; polls with a 0.5 s -> 10 s backoff reset by new output, as `digdag log -f` does.",
     },
     ["attempt:kill"] = {
       doc = "attempt:kill() - ask the server to kill the attempt (POST\n/api/attempts/{id}/kill). It finishes asynchronously: status becomes\ncanceling, then killed (attempt:wait{raise = false} waits for it).\nRaises already_finished when the attempt is done or already being killed.",
@@ -72,8 +104,36 @@ return {
       doc = "attempt:retry{resume = \"all\"|\"failed\"|{from = \"+task\"}, revision =\n\"latest\"|\"keep\"|name, params =, name =} -> the new Attempt.\nOne PUT /api/attempts for the original session time: resume = \"failed\"\nskips the tasks that succeeded, {from = \"+wf+step\"} reruns from that task\n(a suffix of one task's full name), \"all\" (the default) reruns\neverything. params are merged over the original attempt's. The retry\ngets a fresh unique name unless `name` is given. Raises bad_request\n(resuming a successful attempt, a `from` matching no task or several)\nand conflict (an attempt with that name exists; err.existing is it).",
       errors = "Raises bad_request (resuming a successful attempt, a `from` matching no task or several) and conflict (an attempt with that name exists; err.existing is it).",
       name = "attempt:retry",
-      signature = "attempt:retry(opts)",
-      summary = "attempt:retry{resume = \"all\"|\"failed\"|{from = \"+task\"}, revision = \"latest\"|\"keep\"|name, params =, name =} -> the new Attempt.",
+      options = {
+        {
+          doc = "",
+          name = "resume",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "from",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "revision",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "params",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "name",
+          type = "",
+        },
+      },
+      returns = "the new Attempt",
+      signature = "attempt:retry{resume = \"all\"|\"failed\"|{from = \"+task\"}, revision = \"latest\"|\"keep\"|name, params =, name =}",
+      summary = "returns the new Attempt.",
     },
     ["attempt:session"] = {
       doc = "attempt:session() -> the Session this attempt runs.",
@@ -117,10 +177,37 @@ return {
     },
     ["attempt:wait"] = {
       doc = "attempt:wait{timeout =, interval = 1, max_interval = 30, raise = true,\nprogress =} - poll until the attempt is done (success, error or killed;\nblocked, queued, running and canceling are not done). Sleeps with\ntd.sleep, so waits in tasks run concurrently (td.wait_all, td.map).\nTransient errors while polling are tolerated until the timeout. Returns\nthe attempt on success; raises attempt_failed (with the failed tasks and\ntheir messages), attempt_killed or timeout - unless raise = false, when\nit returns the finished attempt whatever its status.",
-      errors = "attempt:wait{timeout =, interval = 1, max_interval = 30, raise = true, progress =} - poll until the attempt is done (success, error or killed; blocked, queued, running and canceling are not done). Returns the attempt on success; raises attempt_failed (with the failed tasks and their messages), attempt_killed or timeout - unless raise = false, when it returns the finished attempt whatever its status.",
+      errors = "Returns the attempt on success; raises attempt_failed (with the failed tasks and their messages), attempt_killed or timeout - unless raise = false, when it returns the finished attempt whatever its status.",
       name = "attempt:wait",
-      signature = "attempt:wait(opts)",
-      summary = "attempt:wait{timeout =, interval = 1, max_interval = 30, raise = true, progress =} - poll until the attempt is done (success, error or killed; blocked, queued, running and canceling are not done).",
+      options = {
+        {
+          doc = "",
+          name = "timeout",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "interval",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "max_interval",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "raise",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "progress",
+          type = "",
+        },
+      },
+      signature = "attempt:wait{timeout =, interval = 1, max_interval = 30, raise = true, progress =}",
+      summary = "poll until the attempt is done (success, error or killed; blocked, queued, running and canceling are not done).",
     },
     ["client:access_control_user"] = {
       area = "v3.access_control",
@@ -949,8 +1036,66 @@ return {
     ["client:export"] = {
       doc = "client:export(db, table, {bucket =, access_key_id =, secret_access_key =,\nfile_prefix =, file_format = \"json.gz\"|\"line-json.gz\"|\"tsv.gz\"|\"jsonl.gz\",\nfrom =, to =, pool_name =, encryption =, assume_role =, domain_key =})\n-> Job: exports the table's rows (time from..to, epoch seconds or time\nstrings) to S3 (POST /v3/export/run/:db/:table). The secret key is\nmasked in traces and errors. Submission is idempotent like query().",
       name = "client:export",
-      signature = "client:export(db, tbl, opts)",
-      summary = "client:export(db, table, {bucket =, access_key_id =, secret_access_key =, file_prefix =, file_format = \"json.gz\"|\"line-json.gz\"|\"tsv.gz\"|\"jsonl.gz\", from =, to =, pool_name =, encryption =, assume_role =, domain_key =}) -> Job: exports the table's rows (time from..to, epoch seconds or time strings) to S3 (POST /v3/export/run/:db/:table).",
+      options = {
+        {
+          doc = "",
+          name = "bucket",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "access_key_id",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "secret_access_key",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "file_prefix",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "file_format",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "from",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "to",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "pool_name",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "encryption",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "assume_role",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "domain_key",
+          type = "",
+        },
+      },
+      returns = "Job: exports the table's rows",
+      signature = "client:export(db, table, {bucket =, access_key_id =, secret_access_key =, file_prefix =, file_format = \"json.gz\"|\"line-json.gz\"|\"tsv.gz\"|\"jsonl.gz\", from =, to =, pool_name =, encryption =, assume_role =, domain_key =})",
+      summary = "returns Job: exports the table's rows (time from..to, epoch seconds or time strings) to S3 (POST /v3/export/run/:db/:table).",
     },
     ["client:freeze_bulk_import"] = {
       doc = "client:freeze_bulk_import(name) - refuse further uploads",
@@ -1246,8 +1391,51 @@ return {
     ["client:query"] = {
       doc = "client:query(sql, {db =, engine = \"presto\"|\"trino\"|\"hive\", priority =,\nretry_limit =, pool_name =, engine_version =, result_url =, domain_key =})\n-> Job. Submission is idempotent: a domain_key (generated when none is\ngiven, reported as job.domain_key) lets a retried submission find the\njob the first attempt created instead of creating a second one.",
       name = "client:query",
-      signature = "client:query(sql, opts)",
-      summary = "client:query(sql, {db =, engine = \"presto\"|\"trino\"|\"hive\", priority =, retry_limit =, pool_name =, engine_version =, result_url =, domain_key =}) -> Job.",
+      options = {
+        {
+          doc = "",
+          name = "db",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "engine",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "priority",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "retry_limit",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "pool_name",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "engine_version",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "result_url",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "domain_key",
+          type = "",
+        },
+      },
+      returns = "Job",
+      signature = "client:query(sql, {db =, engine = \"presto\"|\"trino\"|\"hive\", priority =, retry_limit =, pool_name =, engine_version =, result_url =, domain_key =})",
+      summary = "returns Job.",
     },
     ["client:recover_table"] = {
       area = "v3.tables",
@@ -2322,8 +2510,45 @@ return {
       errors = "Returns { path, format, rows, bytes, wire_bytes, connections, requests, elapsed }; raises corrupt/truncated when the result is not what TD's counts say.",
       example = "td.query(sql, {db = \"web\"}):wait():download(\"-\", {format = \"csv\"})",
       name = "job:download",
-      signature = "job:download(path, opts)",
-      summary = "job:download(target, {format =, header = false, objects = false, progress =, parallel =, chunk_size =, parallel_threshold =}) - write the result.",
+      options = {
+        {
+          doc = "",
+          name = "format",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "header",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "objects",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "progress",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "parallel",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "chunk_size",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "parallel_threshold",
+          type = "",
+        },
+      },
+      signature = "job:download(target, {format =, header = false, objects = false, progress =, parallel =, chunk_size =, parallel_threshold =})",
+      summary = "write the result.",
     },
     ["job:fetch"] = {
       doc = "job:fetch(n, {timeout =, progress =}) - the first n rows (default 10)\nas an array of arrays; the transfer is released as soon as they have\narrived. An unfinished job is waited for first (timeout as job:wait).",
@@ -2362,10 +2587,47 @@ return {
       summary = "update status fields from /v3/job/status (cheap).",
     },
     ["job:result_export"] = {
-      doc = "job:result_export{result = url_or_saved_name, retry_limit =, priority =,\npool_name =, domain_key =} - write this job's result to another\ndestination (POST /v3/job/result_export/:id). Waits for the job first.\nReturns the new result_export Job. Submission is idempotent through a\ndomain_key (generated when none is given), as for query().",
+      doc = "job:result_export{result = url_or_saved_name, retry_limit =, priority =,\npool_name =, domain_key =, timeout =, progress =} - write this job's result to another\ndestination (POST /v3/job/result_export/:id). Waits for the job first.\nReturns the new result_export Job. Submission is idempotent through a\ndomain_key (generated when none is given), as for query().",
       name = "job:result_export",
-      signature = "job:result_export(opts)",
-      summary = "job:result_export{result = url_or_saved_name, retry_limit =, priority =, pool_name =, domain_key =} - write this job's result to another destination (POST /v3/job/result_export/:id).",
+      options = {
+        {
+          doc = "",
+          name = "result",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "retry_limit",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "priority",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "pool_name",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "domain_key",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "timeout",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "progress",
+          type = "",
+        },
+      },
+      signature = "job:result_export{result = url_or_saved_name, retry_limit =, priority =, pool_name =, domain_key =, timeout =, progress =}",
+      summary = "write this job's result to another destination (POST /v3/job/result_export/:id).",
     },
     ["job:result_table"] = {
       doc = "job:result_table(n, {timeout =, progress =}) - { columns = {...}, rows\n= {...} } with at most n rows (all when n is nil), ready for td.pretty.",
@@ -2389,8 +2651,35 @@ return {
       doc = "job:rows{parallel =, chunk_size =, parallel_threshold =, timeout =,\nprogress =} - stream the result rows as arrays (SQL NULL is td.null).\nWaits for the job first if it is not finished (timeout and progress as\njob:wait: no time bound by default). The fourth value is a closing value, so `break`\nreleases the transfer. Large results (result_size >= parallel_threshold,\n64 MiB) are fetched over `parallel` ranged connections (default 4, in\nchunks of chunk_size = 8 MiB); parallel = false keeps one connection.\n  for row in job:rows() do ... end",
       example = "for row in job:rows() do ... end",
       name = "job:rows",
-      signature = "job:rows(opts)",
-      summary = "job:rows{parallel =, chunk_size =, parallel_threshold =, timeout =, progress =} - stream the result rows as arrays (SQL NULL is td.null).",
+      options = {
+        {
+          doc = "",
+          name = "parallel",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "chunk_size",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "parallel_threshold",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "timeout",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "progress",
+          type = "",
+        },
+      },
+      signature = "job:rows{parallel =, chunk_size =, parallel_threshold =, timeout =, progress =}",
+      summary = "stream the result rows as arrays (SQL NULL is td.null).",
     },
     ["job:show"] = {
       doc = "job:show() - update every field from /v3/job/show, including\ndebug.cmdout and debug.stderr.",
@@ -2661,8 +2950,41 @@ return {
       doc = "schedule:backfill{from =, count =, name =, dry_run =, skip_existing =,\nadvance_schedule =} -> array of the new Attempts.\nStarts the sessions the schedule would have run from `from` (epoch\nseconds, a zoned time, or a local date/time in the workflow's time zone)\nup to, not including, its next scheduled session - at most `count`. They\nrun one after another. `name` is the attempts' retry name (a fresh one\nby default). skip_existing leaves out sessions that already ran;\ndry_run returns what would start (ids \"0\"). Raises bad_request when count\ngoes beyond the next scheduled session and conflict when a session\nalready has an attempt of that name, each with a hint.",
       errors = "Raises bad_request when count goes beyond the next scheduled session and conflict when a session already has an attempt of that name, each with a hint.",
       name = "schedule:backfill",
-      signature = "schedule:backfill(opts)",
-      summary = "schedule:backfill{from =, count =, name =, dry_run =, skip_existing =, advance_schedule =} -> array of the new Attempts.",
+      options = {
+        {
+          doc = "",
+          name = "from",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "count",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "name",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "dry_run",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "skip_existing",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "advance_schedule",
+          type = "",
+        },
+      },
+      returns = "array of the new Attempts",
+      signature = "schedule:backfill{from =, count =, name =, dry_run =, skip_existing =, advance_schedule =}",
+      summary = "returns array of the new Attempts.",
     },
     ["schedule:disable"] = {
       area = "workflow.schedule",
@@ -2818,11 +3140,11 @@ return {
       summary = "returns the resolved configuration: endpoint, workflow endpoint, region, the key redacted, and where each came from.",
     },
     ["td.confirm"] = {
-      doc = "td.confirm(question) - ask on the terminal; raises `aborted` unless the\nanswer is yes. Without a terminal it raises (a cron job cannot answer)\nunless tdlua runs with --yes, which answers yes (and says so on stderr).\nUnder --dry-run nothing would be changed, so it answers yes as well.",
-      errors = "ask on the terminal; raises `aborted` unless the answer is yes. Without a terminal it raises (a cron job cannot answer) unless tdlua runs with --yes, which answers yes (and says so on stderr).",
+      doc = "td.confirm(question) - ask on the terminal; raises `declined` (exit\nstatus 8) unless the answer is yes. Without a terminal it raises (a cron job cannot answer)\nunless tdlua runs with --yes, which answers yes (and says so on stderr).\nUnder --dry-run nothing would be changed, so it answers yes as well.",
+      errors = "ask on the terminal; raises `declined` (exit status 8) unless the answer is yes. Without a terminal it raises (a cron job cannot answer) unless tdlua runs with --yes, which answers yes (and says so on stderr).",
       name = "td.confirm",
       signature = "td.confirm(question)",
-      summary = "ask on the terminal; raises `aborted` unless the answer is yes.",
+      summary = "ask on the terminal; raises `declined` (exit status 8) unless the answer is yes.",
     },
     ["td.create_database"] = {
       area = "v3.databases",
@@ -3045,6 +3367,30 @@ return {
       signature = "td.create_table(db, name, {opts})",
       summary = "Create a table.",
     },
+    ["td.cron"] = {
+      doc = "td.cron(expr, fn, {tz = \"Asia/Tokyo\", on_error =, name =}) -> task: run\nfn() at every time the five-field cron expression matches (td.cron\nexpressions: ranges, steps, lists, names, @daily ...), read in the\ntime zone tz (an IANA name from the system's zoneinfo; the system's\nlocal zone by default). fn(t) gets the scheduled time (epoch seconds).\nReturning false ends the loop; a failing fn stops it unless on_error =\n\"continue\".",
+      name = "td.cron",
+      options = {
+        {
+          doc = "",
+          name = "tz",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "on_error",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "name",
+          type = "",
+        },
+      },
+      returns = "task: run fn",
+      signature = "td.cron(expr, fn, {tz = \"Asia/Tokyo\", on_error =, name =})",
+      summary = "returns task: run fn() at every time the five-field cron expression matches (td.cron expressions: ranges, steps, lists, names, @daily ...), read in the time zone tz (an IANA name from the system's zoneinfo; the system's local zone by default).",
+    },
     ["td.database"] = {
       area = "v3.databases",
       args = {
@@ -3185,16 +3531,74 @@ return {
       summary = "Deleted, recoverable tables, following TD's cursor pages.",
     },
     ["td.every"] = {
-      doc = "td.every(interval, fn): run fn() now and then every interval (seconds or\n\"10m\"); returns the task. A failing fn stops the repetition (the task fails).",
+      doc = "td.every(interval, fn, opts): see td.loops (runs on a fixed grid\nwithout drift, skips overlapping runs, stops cleanly on SIGINT/SIGTERM).",
       name = "td.every",
-      signature = "td.every(interval, fn)",
-      summary = ": run fn() now and then every interval (seconds or \"10m\"); returns the task.",
+      signature = "td.every(interval, fn, opts)",
+      summary = ": see td.loops (runs on a fixed grid without drift, skips overlapping runs, stops cleanly on SIGINT/SIGTERM).",
     },
     ["td.export"] = {
       doc = "client:export(db, table, {bucket =, access_key_id =, secret_access_key =,\nfile_prefix =, file_format = \"json.gz\"|\"line-json.gz\"|\"tsv.gz\"|\"jsonl.gz\",\nfrom =, to =, pool_name =, encryption =, assume_role =, domain_key =})\n-> Job: exports the table's rows (time from..to, epoch seconds or time\nstrings) to S3 (POST /v3/export/run/:db/:table). The secret key is\nmasked in traces and errors. Submission is idempotent like query().\n(td.export calls client:export on td.default_client().)",
       name = "td.export",
-      signature = "td.export(db, tbl, opts)",
-      summary = "client:export(db, table, {bucket =, access_key_id =, secret_access_key =, file_prefix =, file_format = \"json.gz\"|\"line-json.gz\"|\"tsv.gz\"|\"jsonl.gz\", from =, to =, pool_name =, encryption =, assume_role =, domain_key =}) -> Job: exports the table's rows (time from..to, epoch seconds or time strings) to S3 (POST /v3/export/run/:db/:table).",
+      options = {
+        {
+          doc = "",
+          name = "bucket",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "access_key_id",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "secret_access_key",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "file_prefix",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "file_format",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "from",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "to",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "pool_name",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "encryption",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "assume_role",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "domain_key",
+          type = "",
+        },
+      },
+      returns = "Job: exports the table's rows",
+      signature = "td.export(db, table, {bucket =, access_key_id =, secret_access_key =, file_prefix =, file_format = \"json.gz\"|\"line-json.gz\"|\"tsv.gz\"|\"jsonl.gz\", from =, to =, pool_name =, encryption =, assume_role =, domain_key =})",
+      summary = "returns Job: exports the table's rows (time from..to, epoch seconds or time strings) to S3 (POST /v3/export/run/:db/:table).",
     },
     ["td.help"] = {
       doc = "td.help(x) - print the help for x (a function such as td.query, a name\nsuch as \"job:wait\" or a topic such as \"attempts\"; see td/help.lua).",
@@ -3270,6 +3674,12 @@ return {
       signature = "td.jobs{status =, from =, to =, limit =, slower_than =}",
       summary = "iterate over jobs, newest first, fetching pages of 100 as needed.",
     },
+    ["td.journal"] = {
+      doc = "td.journal(path) - record td.step results in path (as --journal); see td/journal.lua.",
+      name = "td.journal",
+      signature = "td.journal(path)",
+      summary = "record td.step results in path (as --journal); see td/journal.lua.",
+    },
     ["td.kill"] = {
       doc = "client:kill(id) -> the status the job had before\n(td.kill calls client:kill on td.default_client().)",
       name = "td.kill",
@@ -3277,9 +3687,16 @@ return {
       signature = "td.kill(id)",
       summary = "returns the status the job had before.",
     },
+    ["td.lock"] = {
+      doc = "td.lock(path) - hold an exclusive lock on path for the rest of the run,\nso two runs of the same runbook (two cron ticks) never overlap. When\nanother process holds it, raises `locked` (exit status 9) at once.\n`tdlua --lock FILE` does the same before the script starts.",
+      errors = "When another process holds it, raises `locked` (exit status 9) at once.",
+      name = "td.lock",
+      signature = "td.lock(path)",
+      summary = "hold an exclusive lock on path for the rest of the run, so two runs of the same runbook (two cron ticks) never overlap.",
+    },
     ["td.map"] = {
-      doc = "td.map(list, fn, {concurrency = 8}): fn(item, i) for every item, at most\n`concurrency` at a time. Returns { {ok = true, value = v} | {ok = false,\nerr = e} } in the order of list; never raises for a failed item.",
-      errors = "Returns { {ok = true, value = v} | {ok = false, err = e} } in the order of list; never raises for a failed item.",
+      doc = "td.map(list, fn, {concurrency = 8, collect = false}): fn(item, i) for\nevery item of the array `list`, at most `concurrency` at a time, each in\na task. Returns { {ok = true, value = v} | {ok = false, err = e} } in the\norder of list. When any item failed, raises one `some_failed` error\nlisting each failure (err.failures, err.results; see async.settle) once\nevery item has finished, unless `collect = true`, which returns the\nrecords whatever happened.",
+      errors = "When any item failed, raises one `some_failed` error listing each failure (err.failures, err.results; see async.settle) once every item has finished, unless `collect = true`, which returns the records whatever happened.",
       name = "td.map",
       options = {
         {
@@ -3287,15 +3704,83 @@ return {
           name = "concurrency",
           type = "",
         },
+        {
+          doc = "",
+          name = "collect",
+          type = "",
+        },
       },
-      signature = "td.map(list, fn, {concurrency = 8})",
-      summary = ": fn(item, i) for every item, at most `concurrency` at a time.",
+      signature = "td.map(list, fn, {concurrency = 8, collect = false})",
+      summary = ": fn(item, i) for every item of the array `list`, at most `concurrency` at a time, each in a task.",
+    },
+    ["td.notify"] = {
+      doc = "td.notify(url, message_or_table, opts) - post an alert; see td/notify.lua.",
+      name = "td.notify",
+      signature = "td.notify(url, message_or_table, opts)",
+      summary = "post an alert; see td/notify.lua.",
+    },
+    ["td.on_error"] = {
+      doc = "td.on_error(fn) - run fn(err, status) once when the script is about to\nexit with an error (after the one-line message is printed), for example\nto post an alert with td.notify. Handlers run in the order added; an\nerror inside one is logged and the next runs. Returns fn.",
+      name = "td.on_error",
+      signature = "td.on_error(fn)",
+      summary = "run fn(err, status) once when the script is about to exit with an error (after the one-line message is printed), for example to post an alert with td.notify.",
     },
     ["td.query"] = {
       doc = "client:query(sql, {db =, engine = \"presto\"|\"trino\"|\"hive\", priority =,\nretry_limit =, pool_name =, engine_version =, result_url =, domain_key =})\n-> Job. Submission is idempotent: a domain_key (generated when none is\ngiven, reported as job.domain_key) lets a retried submission find the\njob the first attempt created instead of creating a second one.\n(td.query calls client:query on td.default_client().)",
       name = "td.query",
-      signature = "td.query(sql, opts)",
-      summary = "client:query(sql, {db =, engine = \"presto\"|\"trino\"|\"hive\", priority =, retry_limit =, pool_name =, engine_version =, result_url =, domain_key =}) -> Job.",
+      options = {
+        {
+          doc = "",
+          name = "db",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "engine",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "priority",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "retry_limit",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "pool_name",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "engine_version",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "result_url",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "domain_key",
+          type = "",
+        },
+      },
+      returns = "Job",
+      signature = "td.query(sql, {db =, engine = \"presto\"|\"trino\"|\"hive\", priority =, retry_limit =, pool_name =, engine_version =, result_url =, domain_key =})",
+      summary = "returns Job.",
+    },
+    ["td.race"] = {
+      doc = "td.race(fn1, fn2, ...) -> i, results: runs every function as a task and\nreturns as soon as the first one ends: its index and its results (or\nraises its error). The others are cancelled.",
+      errors = "i, results: runs every function as a task and returns as soon as the first one ends: its index and its results (or raises its error).",
+      name = "td.race",
+      returns = "i, results: runs every function as a task and returns as soon as the first one ends: its index and its results",
+      signature = "td.race(fn1, fn2, ...)",
+      summary = "returns i, results: runs every function as a task and returns as soon as the first one ends: its index and its results (or raises its error).",
     },
     ["td.rename_table"] = {
       area = "v3.tables",
@@ -3346,6 +3831,46 @@ return {
       returns = "array of saved results ({name, url, organization}); passwords in the URLs are masked",
       signature = "td.results()",
       summary = "The account's saved result outputs.",
+    },
+    ["td.retry"] = {
+      doc = "td.retry(fn, {attempts = 3, delay = 1, backoff = 2, max_delay = 60,\njitter = true, retry_if = function(err, attempt) -> bool}) -> fn's\nresults. Calls fn(attempt) until it returns; after a failure it sleeps\ndelay * backoff^(n-1) seconds (at most max_delay; with full jitter unless\njitter = false) and tries again, at most `attempts` times in all. By\ndefault every error is retried except usage, auth, forbidden, config,\ndeclined and interrupted ones; retry_if decides instead when given. The\nlast error is raised, with `attempts` set to the number of tries. Each\nretry is logged as a warning.",
+      errors = "The last error is raised, with `attempts` set to the number of tries.",
+      name = "td.retry",
+      options = {
+        {
+          doc = "",
+          name = "attempts",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "delay",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "backoff",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "max_delay",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "jitter",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "retry_if",
+          type = "",
+        },
+      },
+      returns = "fn's results",
+      signature = "td.retry(fn, {attempts = 3, delay = 1, backoff = 2, max_delay = 60, jitter = true, retry_if = function(err, attempt) -> bool})",
+      summary = "returns fn's results.",
     },
     ["td.run_schedule"] = {
       area = "v3.schedules",
@@ -3469,6 +3994,22 @@ return {
       signature = "td.spawn(fn, ...)",
       summary = "Start fn(...) as a task; returns the task handle at once.",
     },
+    ["td.step"] = {
+      doc = "td.step(name, fn, ...) -> fn's results. Runs fn(...) as the step\n`name` (unique within the run). With a journal: a step recorded as done\nis skipped and returns its recorded results; otherwise it runs, and\nits results are recorded when it returns (they must be plain data:\nobjects are recorded as their plain fields, strings redacted). A step\nthat raises is recorded as failed and the error propagates. Submissions\ninside the step (queries, ...) carry journal identities, so the re-run of\nan unfinished step re-attaches to what it had started. Without a\njournal the step just runs. Each step logs a line when it starts, ends\nor is skipped.",
+      errors = "A step that raises is recorded as failed and the error propagates.",
+      name = "td.step",
+      returns = "fn's results",
+      signature = "td.step(name, fn, ...)",
+      summary = "returns fn's results.",
+    },
+    ["td.strict"] = {
+      doc = "td.strict([on]) -> whether strict globals are on; turns them on or off.\nOn by default for scripts run by tdlua (off with --no-strict and in the\nREPL): reading a global that was never assigned raises a usage error\nnaming the nearest existing one, and a function may not create a new\nglobal (the top level of the script declares them, even `x = nil`).",
+      errors = "On by default for scripts run by tdlua (off with --no-strict and in the REPL): reading a global that was never assigned raises a usage error naming the nearest existing one, and a function may not create a new global (the top level of the script declares them, even `x = nil`).",
+      name = "td.strict",
+      returns = "whether strict globals are on",
+      signature = "td.strict([on])",
+      summary = "returns whether strict globals are on; turns them on or off.",
+    },
     ["td.swap_table"] = {
       area = "v3.tables",
       args = {
@@ -3564,6 +4105,14 @@ return {
       returns = "array of the table's last records (maps, oldest first; NULL columns absent)",
       signature = "td.tail(db, name, {opts})",
       summary = "The last records of a table (GET /v3/table/tail as msgpack).",
+    },
+    ["td.timeout"] = {
+      doc = "td.timeout(seconds, fn, ...) -> fn(...)'s results, or raises `timeout`\nwhen fn has not returned within seconds (a number or a duration such as\n\"10m\"). fn runs as a task; on timeout it is cancelled: its pending\nrequests are dropped (work it started in TD keeps running there).",
+      errors = "fn(...)'s results, or raises `timeout` when fn has not returned within seconds (a number or a duration such as \"10m\").",
+      name = "td.timeout",
+      returns = "fn",
+      signature = "td.timeout(seconds, fn, ...)",
+      summary = "returns fn(...)'s results, or raises `timeout` when fn has not returned within seconds (a number or a duration such as \"10m\").",
     },
     ["td.try"] = {
       doc = "td.try(fn, ...) -> fn's results, or nil, err when it raises",
@@ -3791,18 +4340,18 @@ return {
       summary = "The account's users.",
     },
     ["td.wait"] = {
-      doc = "td.wait(task, ...): wait for every task. With one task, returns its\nresults; with several, the first result of each. Raises the first\nfailure (after all have finished).",
-      errors = "Raises the first failure (after all have finished).",
+      doc = "td.wait(task, ...): wait for every task. With one task, returns its\nresults, or raises its error as it is. With several, returns the first\nresult of each; when any failed, raises one `some_failed` error listing\neach failure, after all have finished (the contract of td.wait_all).",
+      errors = "With one task, returns its results, or raises its error as it is. With several, returns the first result of each; when any failed, raises one `some_failed` error listing each failure, after all have finished (the contract of td.wait_all).",
       name = "td.wait",
       signature = "td.wait(task, ...)",
       summary = ": wait for every task.",
     },
     ["td.wait_all"] = {
-      doc = "td.wait_all(list, opts) - wait for every task or object with :wait(opts)\n(jobs, attempts) concurrently. Returns { {ok =, value =, err =}, ... } in\norder; never raises for one item's failure.",
-      errors = "} in order; never raises for one item's failure.",
+      doc = "td.wait_all(list, opts) - wait concurrently for every item of the array\n`list`: tasks (td.spawn) or objects with :wait(opts) such as jobs and\nattempts. opts: `collect` (default false), `concurrency` (default: all at\nonce), `progress` (one summary for the list), and the options of the\nitems' wait (timeout, ...), passed on.\nReturns { {ok = true, value =} | {ok = false, err =}, ... } in order.\nWhen any item failed, raises one `some_failed` error listing each\nfailure (err.failures = { {index =, err =} }, err.results = the records)\nafter every item has finished, so a runbook whose waits failed exits\nnon-zero; with `collect = true` it returns the records instead.",
+      errors = "When any item failed, raises one `some_failed` error listing each failure (err.failures = { {index =, err =} }, err.results = the records) after every item has finished, so a runbook whose waits failed exits non-zero; with `collect = true` it returns the records instead.",
       name = "td.wait_all",
       signature = "td.wait_all(list, opts)",
-      summary = "wait for every task or object with :wait(opts) (jobs, attempts) concurrently.",
+      summary = "wait concurrently for every item of the array `list`: tasks (td.spawn) or objects with :wait(opts) such as jobs and attempts.",
     },
     ["wf:attempt"] = {
       doc = "wf:attempt(id) -> Attempt",
@@ -3814,8 +4363,45 @@ return {
     ["wf:attempts"] = {
       doc = "wf:attempts{project =, workflow =, include_retried =, session =, limit =,\npage_size =, last_id =} - iterate over attempts, newest first. Without\ninclude_retried only each session's latest attempt is listed; with\n`session`, all of that session's attempts.",
       name = "wf:attempts",
-      signature = "wf:attempts(opts)",
-      summary = "wf:attempts{project =, workflow =, include_retried =, session =, limit =, page_size =, last_id =} - iterate over attempts, newest first.",
+      options = {
+        {
+          doc = "",
+          name = "project",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "workflow",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "include_retried",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "session",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "limit",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "page_size",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "last_id",
+          type = "",
+        },
+      },
+      signature = "wf:attempts{project =, workflow =, include_retried =, session =, limit =, page_size =, last_id =}",
+      summary = "iterate over attempts, newest first.",
     },
     ["wf:create_pool"] = {
       area = "workflow.pools",
@@ -4034,8 +4620,31 @@ return {
     ["wf:push"] = {
       doc = "wf:push(name, dir, {revision =, schedule_from =, clear_schedule =,\nskip_schedule =}) -> Project. Packs the directory (or a table of\npath = content) into a tar.gz in-process, without dotfiles, checks the\n2 MiB limit first and uploads it as a new revision (a fresh unique name\nunless `revision` is given). clear_schedule = true | name | {names}\nrestarts those schedules from schedule_from (or now).",
       name = "wf:push",
-      signature = "wf:push(name, dir, opts)",
-      summary = "wf:push(name, dir, {revision =, schedule_from =, clear_schedule =, skip_schedule =}) -> Project.",
+      options = {
+        {
+          doc = "",
+          name = "revision",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "schedule_from",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "clear_schedule",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "skip_schedule",
+          type = "",
+        },
+      },
+      returns = "Project",
+      signature = "wf:push(name, dir, {revision =, schedule_from =, clear_schedule =, skip_schedule =})",
+      summary = "returns Project.",
     },
     ["wf:revisions"] = {
       doc = "wf:revisions(project, {name =, limit =, page_size =}) - iterate over a\nproject's revisions, newest first (fields revision, createdAt,\narchiveType, archiveMd5, userInfo, and snake_case names).",
@@ -4167,7 +4776,7 @@ return {
         {
           doc = "the secret (never logged or shown)",
           name = "value",
-          type = "any",
+          type = "string",
         },
       },
       doc = "Store a project secret. (PUT /api/projects/{project}/secrets/{key})",
@@ -4182,8 +4791,41 @@ return {
       doc = "wf:start(project, workflow, {session_time = \"now\"|\"hourly\"|\"daily\"|time,\nparams =, retry_name =, revision =, if_exists = \"return\"|\"retry\"|\"error\",\nallow_queueing =}) -> Attempt.\nResolves the session time through the server (truncated_session_time;\n\"hourly\"/\"daily\" truncate now to the hour/day, a local time is read in\nthe workflow's time zone) and starts it (PUT /api/attempts). When that\nsession already has the attempt, the server's existing attempt is\nreturned with `existing = true` and a message in `conflict` (printed as a\nwarning unless if_exists is given); if_exists = \"retry\" starts a new\nattempt of the session under a fresh name instead, \"error\" raises conflict.",
       errors = "When that session already has the attempt, the server's existing attempt is returned with `existing = true` and a message in `conflict` (printed as a warning unless if_exists is given); if_exists = \"retry\" starts a new attempt of the session under a fresh name instead, \"error\" raises conflict.",
       name = "wf:start",
-      signature = "wf:start(p, w, opts)",
-      summary = "wf:start(project, workflow, {session_time = \"now\"|\"hourly\"|\"daily\"|time, params =, retry_name =, revision =, if_exists = \"return\"|\"retry\"|\"error\", allow_queueing =}) -> Attempt.",
+      options = {
+        {
+          doc = "",
+          name = "session_time",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "params",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "retry_name",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "revision",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "if_exists",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "allow_queueing",
+          type = "",
+        },
+      },
+      returns = "Attempt",
+      signature = "wf:start(project, workflow, {session_time = \"now\"|\"hourly\"|\"daily\"|time, params =, retry_name =, revision =, if_exists = \"return\"|\"retry\"|\"error\", allow_queueing =})",
+      summary = "returns Attempt.",
     },
     ["wf:truncated_session_time"] = {
       doc = "wf:truncated_session_time(workflow, time, mode) -> {session_time =,\ntimezone =, revision =, project =} - the session time the server makes\nof `time` (\"now\", epoch seconds, a zoned or local time - local times are\nin the workflow's time zone), truncated by mode: nil, \"hour\", \"day\",\n\"schedule\" or \"next_schedule\".",
@@ -4255,8 +4897,55 @@ return {
     ["wf:workflows"] = {
       doc = "wf:workflows{project =, name =, name_pattern =, revision =, order =\n\"asc\"|\"desc\", search_project_name =, limit =, page_size =, last_id =} -\niterate over workflow definitions: with `project`, those of its latest\n(or the given) revision; otherwise the latest revisions of all active\nprojects, by id.",
       name = "wf:workflows",
-      signature = "wf:workflows(opts)",
-      summary = "wf:workflows{project =, name =, name_pattern =, revision =, order = \"asc\"|\"desc\", search_project_name =, limit =, page_size =, last_id =} - iterate over workflow definitions: with `project`, those of its latest (or the given) revision; otherwise the latest revisions of all active projects, by id.",
+      options = {
+        {
+          doc = "",
+          name = "project",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "name",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "name_pattern",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "revision",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "order",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "search_project_name",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "limit",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "page_size",
+          type = "",
+        },
+        {
+          doc = "",
+          name = "last_id",
+          type = "",
+        },
+      },
+      signature = "wf:workflows{project =, name =, name_pattern =, revision =, order = \"asc\"|\"desc\", search_project_name =, limit =, page_size =, last_id =}",
+      summary = "iterate over workflow definitions: with `project`, those of its latest (or the given) revision; otherwise the latest revisions of all active projects, by id.",
     },
     ["workflow:attempts"] = {
       doc = "workflow:attempts{include_retried =, ...} - iterate over this workflow's\nattempts, newest first.",
@@ -4495,6 +5184,7 @@ return {
     "td.create_result",
     "td.create_schedule",
     "td.create_table",
+    "td.cron",
     "td.database",
     "td.databases",
     "td.default_client",
@@ -4510,12 +5200,18 @@ return {
     "td.job",
     "td.job_status",
     "td.jobs",
+    "td.journal",
     "td.kill",
+    "td.lock",
     "td.map",
+    "td.notify",
+    "td.on_error",
     "td.query",
+    "td.race",
     "td.rename_table",
     "td.request",
     "td.results",
+    "td.retry",
     "td.run_schedule",
     "td.schedule",
     "td.schedule_history",
@@ -4523,10 +5219,13 @@ return {
     "td.server_status",
     "td.sleep",
     "td.spawn",
+    "td.step",
+    "td.strict",
     "td.swap_table",
     "td.table",
     "td.tables",
     "td.tail",
+    "td.timeout",
     "td.try",
     "td.update_schedule",
     "td.update_schema",
@@ -4985,6 +5684,7 @@ return {
         "td.create_result",
         "td.create_schedule",
         "td.create_table",
+        "td.cron",
         "td.database",
         "td.databases",
         "td.default_client",
@@ -5000,12 +5700,18 @@ return {
         "td.job",
         "td.job_status",
         "td.jobs",
+        "td.journal",
         "td.kill",
+        "td.lock",
         "td.map",
+        "td.notify",
+        "td.on_error",
         "td.query",
+        "td.race",
         "td.rename_table",
         "td.request",
         "td.results",
+        "td.retry",
         "td.run_schedule",
         "td.schedule",
         "td.schedule_history",
@@ -5013,10 +5719,13 @@ return {
         "td.server_status",
         "td.sleep",
         "td.spawn",
+        "td.step",
+        "td.strict",
         "td.swap_table",
         "td.table",
         "td.tables",
         "td.tail",
+        "td.timeout",
         "td.try",
         "td.update_schedule",
         "td.update_schema",

@@ -25,7 +25,8 @@
 --     idempotent = true | false,          -- retry class (default: by HTTP method)
 --     base = "workflow",                  -- the workflow API (default: v3)
 --     auth = false,                       -- no API key needed
---     answer = { databases = {"table"} }, -- the answer's shape (td.shape spec)
+--     answer = { databases = {"table"} }, -- the answer's shape (td.shape spec), checked
+--                                         --   by the request kernel (http's expect)
 --     unwrap = "databases" | function(d, call) -> result,
 --     each = fn,                          -- normalise each item of the unwrapped array
 --     returns = "array of databases",     -- doc of the result
@@ -33,6 +34,9 @@
 --     before = function(call),            -- extra checks / redaction before sending
 --     request = function(r, call),        -- adjust the http.request description
 --     rescue = function(err, call) -> result  -- turn an error into a result (or re-raise)
+--     describe = "delete database {name}" | function(call) -> text,
+--                                         -- what --dry-run says instead of sending
+--                                         --   (default: the doc line and the arguments)
 --     doc = "one line", example = "c:create_database(\"web\")",
 --     errors = "conflict when it exists", see = "...",
 --     dry_run = "nil" | "self",           -- what the method returns under --dry-run
@@ -171,6 +175,29 @@ local function fill_path(decl, a, obj)
   end))
 end
 
+--- What a declared call that changes something would do, in words, for
+-- --dry-run (td.dryrun): decl.describe (a function(call) or a template with
+-- {arg} and {self.field}), else the doc line and the arguments.
+function M.describe(decl, call)
+  local d = decl.describe
+  if type(d) == "function" then return d(call) end
+  local function value(k)
+    local field = k:match("^self%.(.*)$")
+    local v
+    if field then v = call.self and call.self[field] else v = call.args[k] end
+    return v == nil and "?" or tostring(v)
+  end
+  if type(d) == "string" then return (d:gsub("{([%w_.]+)}", value)) end
+  local shown = {}
+  for _, a in ipairs(decl.args or {}) do
+    local v = call.args[a[1]]
+    if type(v) == "string" or type(v) == "number" then shown[#shown + 1] = ("%s %s"):format(a[1], tostring(v)) end
+  end
+  local text = (decl.doc or decl.name):gsub("[;%.].*$", ""):gsub("^%u", string.lower)
+  if #shown > 0 then text = text .. " (" .. table.concat(shown, ", ") .. ")" end
+  return text
+end
+
 local function default_send(method)
   if method == "GET" or method == "DELETE" or method == "HEAD" then return "query" end
   return "form"
@@ -201,15 +228,16 @@ function M.perform(decl, call)
   if send ~= "query" and not parts[send] and not parts.json and not parts.form then parts[send] = {} end
   r.query, r.form, r.json = parts.query, parts.form, parts.json
   if decl.request then decl.request(r, call) end
-  local d, resp = http.request(call.client, r)
-  if resp and resp.dry_run then return d, resp end
   if decl.answer then
-    shape.check(d, decl.answer, {
-      name = decl.key, method = method, url = r.path, status = resp and resp.status,
-      body = resp and resp.body,
-    })
+    -- the kernel raises bad_response (retrying reads) when this says no
+    local spec, name = decl.answer, decl.key
+    r.expect = function(data)
+      local good, why = shape.ok(data, spec)
+      if not good then return name .. ": " .. why end
+    end
   end
-  return d, resp
+  if method ~= "GET" then r.describe = M.describe(decl, call) end
+  return http.request(call.client, r)
 end
 
 local function finish(decl, call, d)

@@ -225,22 +225,22 @@ ops.define(M, "v3.tables", {
     returns = "{database, table, type}", errors = "conflict when it exists (unless if_not_exists)",
     doc = "Create a table.", example = 'c:create_table("web", "access", { schema = {{"path", "string"}} })' },
 
-  { name = "delete_table", method = "POST", path = "/v3/table/delete/{db}/{name}", args = { DB, NAME },
+  { name = "delete_table", describe = "delete table {db}.{name}", method = "POST", path = "/v3/table/delete/{db}/{name}", args = { DB, NAME },
     answer = "table", unwrap = ref, returns = "{database, table, type}",
     doc = "Delete a table (recoverable: see deleted_tables).", example = 'c:delete_table("web", "old")' },
 
-  { name = "swap_table", aliases = { "swap_tables" }, method = "POST", path = "/v3/table/swap/{db}/{a}/{b}",
+  { name = "swap_table", describe = "swap tables {db}.{a} and {db}.{b}", aliases = { "swap_tables" }, method = "POST", path = "/v3/table/swap/{db}/{a}/{b}",
     args = { DB, { "a", "name", "one table" }, { "b", "name", "the other table" } },
     answer = "table", unwrap = ref, returns = "{database, table1, table2}",
     doc = "The two tables exchange names (and so contents) in one step.", example = 'c:swap_table("web", "kpi", "kpi_new")' },
 
-  { name = "rename_table", method = "POST", path = "/v3/table/rename/{db}/{from}/{to}",
+  { name = "rename_table", describe = "rename table {db}.{from} to {to}", method = "POST", path = "/v3/table/rename/{db}/{from}/{to}",
     args = { DB, { "from", "name", "the table's name" }, { "to", "name", "its new name" } },
     opts = { { "overwrite", "boolean", "replace an existing table called `to`" } },
     answer = "table", unwrap = ref, returns = "{database, table, type}",
     doc = "Rename a table.", example = 'c:rename_table("web", "kpi_new", "kpi", { overwrite = true })' },
 
-  { name = "update_table", method = "POST", path = "/v3/table/update/{db}/{name}", args = { DB, NAME },
+  { name = "update_table", describe = "update table {db}.{name}", method = "POST", path = "/v3/table/update/{db}/{name}", args = { DB, NAME },
     needs_opts = true,
     opts = { { "expire_days", "integer", "days after which records expire (0: never)" },
              { "include_v", "boolean", "include the v column" },
@@ -256,13 +256,13 @@ ops.define(M, "v3.tables", {
     answer = "table", unwrap = ref, returns = "{database, table, type}",
     doc = "Change a table's settings.", example = 'c:update_table("web", "access", { expire_days = 90 })' },
 
-  { name = "update_schema", method = "POST", path = "/v3/table/update-schema/{db}/{name}",
+  { name = "update_schema", describe = "replace the schema of table {db}.{name}", method = "POST", path = "/v3/table/update-schema/{db}/{name}",
     args = { DB, NAME, { "schema", "any", SCHEMA[3], to = "form" } },
     opts = { { "ignore_duplicate_schema", "boolean", "accept columns that are there already" } },
     before = schema_arg, answer = "table", unwrap = ref, returns = "{database, table, type}",
     doc = "Replace a table's schema.", example = 'c:update_schema("web", "access", {{"path", "string"}})' },
 
-  { name = "append_schema", method = "POST", path = "/v3/table/append-schema/{db}/{name}",
+  { name = "append_schema", describe = "add columns to table {db}.{name}", method = "POST", path = "/v3/table/append-schema/{db}/{name}",
     args = { DB, NAME, { "schema", "any", SCHEMA[3], to = "form" } },
     before = schema_arg, answer = "table", unwrap = ref, returns = "{database, table, type}",
     doc = "Add columns to a table's schema; columns it has already are kept as they are.",
@@ -278,7 +278,7 @@ ops.define(M, "v3.tables", {
     errors = "not_found when the table has none",
     doc = "How a table's records are distributed (user-defined partitioning).", example = 'c:table_distribution("web", "access")' },
 
-  { name = "change_database", method = "POST", path = "/v3/table/change_database/{db}/{name}",
+  { name = "change_database", describe = "move table {db}.{name} to database {dest_db}", method = "POST", path = "/v3/table/change_database/{db}/{name}",
     args = { DB, NAME, { "dest_db", "name", "the database it moves to", to = "form", as = "dest_database_name" } },
     answer = "table", unwrap = ref, returns = "{database, table, type}",
     doc = "Move a table into another database of the account.", example = 'c:change_database("staging", "kpi", "web")' },
@@ -300,7 +300,7 @@ ops.define(M, "v3.tables", {
     doc = "Deleted, recoverable tables, following TD's cursor pages.",
     example = 'for t in c:deleted_tables{ database = "web" } do print(t.id, t.name) end' },
 
-  { name = "recover_table", method = "POST", path = "/v3/table/recover/{table_id}",
+  { name = "recover_table", describe = "recover deleted table {table_id}", method = "POST", path = "/v3/table/recover/{table_id}",
     args = { { "table_id", "id", "the deleted table's id (deleted_tables)" } },
     opts = { { "table_name", "string", "a new name, when the old one is taken" },
              { "database_name", "string", "a new database name, when the old one is taken" } },

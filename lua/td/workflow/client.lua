@@ -170,7 +170,8 @@ end
 function WF:delete_project(p)
   local c = cl(self, "delete_project")
   local pid = project_id(c, "delete_project", p)
-  local d, resp = base.request(c, { method = "DELETE", path = base.path("/api/projects/%s", pid) })
+  local d, resp = base.request(c, { method = "DELETE", path = base.path("/api/projects/%s", pid),
+    describe = ("delete project %s"):format(type(p) == "table" and (p.name or pid) or tostring(p)) })
   if resp.dry_run then return nil end
   return project.wrap(c, d)
 end
@@ -243,13 +244,16 @@ ops.define(WF, "workflow.secrets", {
     returns = "array of secret keys, sorted (the API never returns values)",
     doc = "A project's secret keys.", example = 'wf:secrets("etl")' },
 
-  { name = "set_secret", method = "PUT", path = "/api/projects/{project}/secrets/{key}", idempotent = true,
-    args = { PROJECT, KEY, { "value", "any", "the secret (never logged or shown)" } }, before = secret_args,
-    request = function(r, call) r.form, r.json = nil, { value = call.args.value } end,
+  { name = "set_secret", describe = "set secret {key} of project {project}", method = "PUT", path = "/api/projects/{project}/secrets/{key}", idempotent = true,
+    args = { PROJECT, KEY, { "value", "string", "the secret (never logged or shown)" } }, before = secret_args,
+    request = function(r, call)
+      require("td.redact").add(call.args.value) -- masked from now on, in every encoding
+      r.form, r.json = nil, { value = call.args.value }
+    end,
     unwrap = function() return true end, returns = "true",
     doc = "Store a project secret.", example = 'wf:set_secret("etl", "pg.password", pw)' },
 
-  { name = "delete_secret", method = "DELETE", path = "/api/projects/{project}/secrets/{key}",
+  { name = "delete_secret", describe = "delete secret {key} of project {project}", method = "DELETE", path = "/api/projects/{project}/secrets/{key}",
     args = { PROJECT, KEY }, before = secret_args, unwrap = function() return true end, returns = "true",
     doc = "Remove a project secret (no error when absent).", example = 'wf:delete_secret("etl", "pg.password")' },
 }, WF_COMMON)
@@ -544,10 +548,17 @@ function WF:start(p, w, opts)
         workflowId = def.id, sessionTime = ts.sessionTime, params = copy(opts.params),
         retryAttemptName = name, allowQueueing = opts.allow_queueing,
       },
+      describe = function()
+        return ("start a session of %s/%s for %s%s"):format(def.project_name or "?", def.name or "?",
+          tostring(ts.sessionTime), name and (" (attempt name " .. name .. ")") or "")
+      end,
     })
   end
   local d, resp = put(opts.retry_name)
-  if resp.dry_run then return attempt.wrap(c, { id = "(dry-run)", status = "dry-run" }) end
+  if resp.dry_run then
+    return require("td.dryrun").attempt(c, { project = { id = def.project_id, name = def.project_name },
+      workflow = { id = def.id, name = def.name }, sessionTime = ts.sessionTime, params = opts.params })
+  end
   local a = attempt.wrap(c, d)
   if resp.status ~= 409 then return a end
   local msg = ("a session of %s/%s for %s already exists (session %s, attempt %s, %s)"):format(

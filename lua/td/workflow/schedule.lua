@@ -80,12 +80,20 @@ ops.define(Schedule, "workflow.schedule", {
       if o.next_time ~= nil then body.nextTime = zoned_or_local("schedule:enable", "next_time", o.next_time) end
       r.form, r.json = nil, body
     end,
+    describe = function(call)
+      local s = call.self
+      return ("enable schedule %s of %s/%s"):format(s.id, s.project_name or "?", s.workflow_name or "?")
+    end,
     unwrap = refill, returns = "the schedule",
     doc = "Enable the schedule; skip_schedule = false runs every session missed while it was disabled.",
     example = "s:enable{ next_time = \"2026-12-01 00:00:00\" }" },
 
   { name = "disable", method = "POST", path = "/api/schedules/{self.id}/disable", idempotent = true,
     request = function(r) r.form, r.json = nil, {} end,
+    describe = function(call)
+      local s = call.self
+      return ("disable schedule %s of %s/%s"):format(s.id, s.project_name or "?", s.workflow_name or "?")
+    end,
     unwrap = refill, returns = "the schedule (disabledAt set)",
     doc = "Stop starting new sessions.", example = "s:disable()" },
 }, { prefix = "schedule", base = "workflow", fname = true, dry_run = "self",
@@ -100,7 +108,7 @@ ops.define(Schedule, "workflow.schedule", {
 function Schedule:skip(opts)
   local c = check(self, "skip")
   opts = base.opts("schedule:skip", opts, { next_time = true, count = true, from = true, next_run_time = true, dry_run = true })
-  local body = { dryRun = opts.dry_run and true or nil }
+  local body = { dryRun = opts.dry_run and true or false } -- the workflow API requires it
   if opts.next_time ~= nil and opts.count ~= nil then
     errors.raise { kind = "usage", message = "schedule:skip: give next_time or count, not both" }
   elseif opts.next_time ~= nil then
@@ -123,6 +131,11 @@ function Schedule:skip(opts)
   local ok, d, resp = pcall(base.request, c, {
     method = "POST", path = base.path("/api/schedules/%s/skip", self.id), json = body,
     idempotent = true, -- a repeat lands on the same time (or a 409 naming it)
+    dry_run_send = body.dryRun or nil, -- the server's own dry run changes nothing
+    describe = function()
+      return ("skip schedule %s of %s/%s %s"):format(self.id, self.project_name or "?", self.workflow_name or "?",
+        body.nextTime and ("to " .. body.nextTime) or ("past %d sessions from %s"):format(body.count, body.fromTime))
+    end,
   })
   if not ok then
     if errors.is(d, "conflict") then
@@ -191,6 +204,12 @@ function Schedule:backfill(opts)
   if not opts.advance_schedule then body.attemptName = opts.name or ("backfill-" .. base.uuid()) end
   local ok, d, resp = pcall(base.request, c, {
     method = "POST", path = base.path("/api/schedules/%s/backfill", self.id), json = body,
+    dry_run_send = body.dryRun or nil, -- the server's own dry run changes nothing
+    describe = function()
+      return ("backfill %s/%s: start %s from %s%s"):format(self.project_name or "?", self.workflow_name or "?",
+        body.count and ("up to %d sessions"):format(body.count) or "the missed sessions", body.fromTime or "the last run",
+        body.attemptName and (" (attempt name " .. body.attemptName .. ")") or "")
+    end,
   })
   if not ok then
     local e = d
