@@ -25,18 +25,6 @@ local function load_data()
   return data
 end
 
--- receivers: how a name's prefix maps to where its functions live
-local function classes()
-  return {
-    { prefix = "job", class = function() return require("td.v3.job").Job end },
-    { prefix = "attempt", class = function() return require("td.workflow.attempt").Attempt end },
-    { prefix = "project", class = function() return require("td.workflow.project").Project end },
-    { prefix = "session", class = function() return require("td.workflow.session").Session end },
-    { prefix = "schedule", class = function() return require("td.workflow.schedule").Schedule end },
-    { prefix = "workflow", class = function() return require("td.workflow.definition").Workflow end },
-  }
-end
-
 -- static helpers of a class made by td.object, not methods of its objects
 local CLASS_STATIC = { wrap = true, is = true, check = true, replace = true }
 
@@ -46,7 +34,10 @@ end
 
 --- Every public function: { {name = "client:jobs", fn = function}, ... },
 -- sorted by name. td.* functions, client methods, client.workflow methods
--- (as "wf:name") and the methods of TD's objects.
+-- (as "wf:name") and the methods of TD's objects (every class made by
+-- td/object.lua, named by its kind: "job:wait", "attempt:retry", ...).
+-- Nothing here names an API area: making a client and reading its
+-- `workflow` field loads them.
 function M.walk()
   local out = {}
   local td = require "td"
@@ -54,17 +45,21 @@ function M.walk()
     if type(v) == "function" and public(k) then out[#out + 1] = { name = "td." .. k, fn = v } end
   end
   -- making a client registers the API areas' modules (td/init.lua)
-  pcall(td.client, { apikey = "1/help", config_path = "/nonexistent" })
-  for k, v in pairs(require("td.client").all_methods()) do
+  local okc, c = pcall(td.client, { apikey = "1/help", config_path = "/nonexistent" })
+  local client = require "td.client"
+  for k, v in pairs(client.all_methods()) do
     if type(v) == "function" and public(k) then out[#out + 1] = { name = "client:" .. k, fn = v } end
   end
-  for k, v in pairs(require("td.workflow.client").WF) do
+  local wf = okc and c.workflow
+  local WF = wf and getmetatable(wf)
+  for k, v in pairs(type(WF) == "table" and WF or {}) do
     if type(v) == "function" and public(k) and not k:match("^__") then out[#out + 1] = { name = "wf:" .. k, fn = v } end
   end
-  for _, c in ipairs(classes()) do
-    for k, v in pairs(c.class()) do
+  -- the objects' modules have loaded with the areas that make them
+  for _, c2 in ipairs(require("td.object").classes()) do
+    for k, v in pairs(c2.class) do
       if type(v) == "function" and public(k) and not k:match("^__") then
-        out[#out + 1] = { name = c.prefix .. ":" .. k, fn = v }
+        out[#out + 1] = { name = c2.kind .. ":" .. k, fn = v }
       end
     end
   end
