@@ -219,8 +219,7 @@ end
 -- scheduled_at). `to` is exclusive, as in TD's schedule/history.
 function M:schedule_history(name, opts)
   name_arg("schedule_history", "name", name)
-  opts = args.opts("schedule_history", opts, { from = true, to = true, limit = true, page = true })
-  args.fields("schedule_history", opts, { from = "integer", to = "integer", limit = "integer", page = "integer" })
+  opts = ops.check_opts(ops.lookup("client:schedule_history"), opts) -- the declaration above
   local from = opts.from or 0
   local limit = opts.limit
   if opts.to then limit = math.max(0, math.min(limit or math.huge, opts.to - from)) end

@@ -58,12 +58,6 @@ local function ref(d)
   return shape.object(d, {})
 end
 
-local CREATE_OPTS = {
-  type = true, schema = true, expire_days = true, include_v = true, description = true,
-  idempotent_key = true, source_table = true, including_properties = true, detect_schema = true,
-  if_not_exists = true,
-}
-
 --- client:create_table(db, name, {type =, schema =, expire_days =, include_v =,
 -- description =, detect_schema =, idempotent_key =, source_table =,
 -- including_properties =, if_not_exists =}) -> {database, table, type}.
@@ -74,12 +68,7 @@ local CREATE_OPTS = {
 function M:create_table(db, name, opts)
   name_arg("create_table", "db", db)
   name_arg("create_table", "name", name)
-  opts = args.opts("create_table", opts, CREATE_OPTS)
-  args.fields("create_table", opts, {
-    type = "string", expire_days = "integer", include_v = "boolean", description = "string",
-    idempotent_key = "string", source_table = "string", including_properties = "boolean",
-    detect_schema = "boolean", if_not_exists = "boolean",
-  })
+  opts = ops.check_opts(ops.lookup("client:create_table"), opts) -- the declaration below
   local path = opts.type and http.path("/v3/table/create/%s/%s/%s", db, name, opts.type)
     or http.path("/v3/table/create/%s/%s", db, name)
   local ok, d = pcall(http.request, self, {
@@ -107,8 +96,7 @@ end
 function M:tail(db, name, opts)
   name_arg("tail", "db", db)
   name_arg("tail", "name", name)
-  opts = args.opts("tail", opts, { count = true })
-  args.fields("tail", opts, { count = "integer" })
+  opts = ops.check_opts(ops.lookup("client:tail"), opts)
   if opts.count and opts.count < 0 then usage("tail: count must not be negative") end
   local body = http.request(self, {
     path = http.path("/v3/table/tail/%s/%s", db, name),
@@ -147,8 +135,7 @@ function M:transfer_table(db, name, opts)
   if type(opts) ~= "table" then
     usage(("bad argument 'opts' to 'transfer_table' (table expected, got %s)"):format(opts == nil and "no value" or type(opts)))
   end
-  opts = args.opts("transfer_table", opts, { dest_apikey = true, dest_database = true, dest_table = true, idempotent_key = true })
-  args.fields("transfer_table", opts, { dest_table = "string", idempotent_key = "string" })
+  opts = ops.check_opts(ops.lookup("client:transfer_table"), opts)
   if type(opts.dest_apikey) ~= "string" or opts.dest_apikey == "" then
     usage("transfer_table: opts.dest_apikey (the destination account's API key) is required")
   end
@@ -171,8 +158,7 @@ end
 -- database_name, deleted_at, created_at}), following TD's cursor_id pages.
 --   for t in c:deleted_tables{ database = "web" } do print(t.id, t.name) end
 function M:deleted_tables(opts)
-  opts = args.opts("deleted_tables", opts, { database = true, database_id = true, page_size = true, limit = true })
-  args.fields("deleted_tables", opts, { database = "string", database_id = "id", page_size = "integer", limit = "integer" })
+  opts = ops.check_opts(ops.lookup("client:deleted_tables"), opts)
   local size = opts.page_size or 100
   if size < 1 or size > 100 then usage("deleted_tables: page_size must be between 1 and 100") end
   local dbid = opts.database_id
