@@ -113,6 +113,10 @@ function td.help(x) end
 ---@return any # summary Imports records into an existing table
 function td.import(...) end
 
+--- returns summary Imports a file (a path, "-" for stdin, or a file handle) into an existing table.
+---@return any # summary Imports a file
+function td.import_file(...) end
+
 --- returns Job with every field (/v3/job/show).
 ---@return td.Job # Job with every field
 function td.job(...) end
@@ -177,6 +181,10 @@ function td.retry(...) end
 ---@param opts? {num?: integer, domain_key?: string}
 ---@return td.Job[] # array of Jobs, one per run
 function td.run_schedule(name, time, opts) end
+
+--- returns summary Runs schedule `name` once for every time its cron names in [from, to) (epoch seconds or strings td.time.parse reads: "2026-11-01", "2026-11-01 10:00:00 UTC"; `to` is exclusive), in the schedule's time zone, at most `concurrency` at a time, each as one job.
+---@return any # summary Runs schedule `name` once for every time its cron names in [from, to)
+function td.run_schedule_range(...) end
 
 --- One schedule (looked up in the list).
 ---@param name string the schedule's name
@@ -518,6 +526,14 @@ function Client:freeze_bulk_import(name) end
 ---@return any # summary Imports records into an existing table
 function Client:import(db, tbl, rows, opts) end
 
+--- returns summary Imports a file (a path, "-" for stdin, or a file handle) into an existing table.
+---@param db any
+---@param tbl any
+---@param path any
+---@param opts any
+---@return any # summary Imports a file
+function Client:import_file(db, tbl, path, opts) end
+
 --- returns summary.
 ---@param db any
 ---@param tbl any
@@ -526,6 +542,10 @@ function Client:import(db, tbl, rows, opts) end
 ---@param opts any
 ---@return any # summary
 function Client:import_with_id(db, tbl, unique_id, rows, opts) end
+
+--- The type of a column from sample values (strings; "" ignored), as td import:auto guesses: long, else double, else string.
+---@param values any
+function Client:infer(values) end
 
 --- returns Job with every field (/v3/job/show).
 ---@param id any
@@ -612,6 +632,13 @@ function Client:policy_users(policy_id) end
 ---@return td.Job # Job
 function Client:query(sql, opts) end
 
+--- The domain_key of scheduled time t of schedule `name` (rerun n > 0 is the n-th run after a failed one).
+---@param name any
+---@param t any
+---@param key any
+---@param n any
+function Client:range_key(name, t, key, n) end
+
 --- Recover a deleted table (and its deleted database).
 ---@param table_id string|integer the deleted table's id (deleted_tables)
 ---@param opts? {table_name?: string, database_name?: string}
@@ -669,6 +696,14 @@ function Client:results() end
 ---@param opts? {num?: integer, domain_key?: string}
 ---@return td.Job[] # array of Jobs, one per run
 function Client:run_schedule(name, time, opts) end
+
+--- returns summary Runs schedule `name` once for every time its cron names in [from, to) (epoch seconds or strings td.time.parse reads: "2026-11-01", "2026-11-01 10:00:00 UTC"; `to` is exclusive), in the schedule's time zone, at most `concurrency` at a time, each as one job.
+---@param name any
+---@param from any
+---@param to any
+---@param opts any
+---@return any # summary Runs schedule `name` once for every time its cron names in [from, to)
+function Client:run_schedule_range(name, from, to, opts) end
 
 --- One schedule (looked up in the list).
 ---@param name string the schedule's name

@@ -11,8 +11,9 @@
 --   help.text(x) -> string          formatted help (a topic lists its functions)
 --   help.topics() -> { name, ... }
 --   td.help(x)                      prints help.text(x) on stdout
--- entry = { name =, signature =, summary =, doc =, options = { {name =,
--- type =, doc =}, ... }, returns =, errors =, example =, area = }
+-- entry = { name =, signature =, summary =, doc =, args = { {name =, type =,
+-- doc =}, ... }, options = { {name =, type =, doc =}, ... }, returns =,
+-- errors =, example =, area =, http = "GET /v3/..." }
 local M = {}
 
 local data -- td.help_data, loaded on first use
@@ -140,6 +141,12 @@ function M.text(x)
   end
   lines[1] = e.signature or e.name
   if e.doc and e.doc ~= "" then lines[#lines + 1] = "  " .. e.doc:gsub("\n", "\n  ") end
+  if e.args and #e.args > 0 then
+    lines[#lines + 1] = "arguments:"
+    for _, a in ipairs(e.args) do
+      lines[#lines + 1] = ("  %-22s %-8s %s"):format(a.name, a.type or "", a.doc or "")
+    end
+  end
   if e.options and #e.options > 0 then
     lines[#lines + 1] = "options:"
     for _, o in ipairs(e.options) do
