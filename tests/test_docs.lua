@@ -62,3 +62,23 @@ test("the man page describes the host's flags", function()
   like(man, "\\%-\\%-dry\\%-run")
   like(man, "TD_API_KEY")
 end)
+
+test("make install puts the man page beside the binary and the module", function()
+  local dir = t.fake().dir .. "/inst"
+  local log = dir .. ".log"
+  local _, _, code = os.execute(("make -s install DESTDIR=%s PREFIX=/usr >%s 2>&1"):format(t.sh_quote(dir), t.sh_quote(log)))
+  eq(code, 0, t.slurp(log))
+  ok(t.exists(dir .. "/usr/share/man/man1/tdlua.1"), "man page installed")
+  ok(t.exists(dir .. "/usr/bin/tdlua"), "binary installed")
+  ok(t.exists(dir .. "/usr/share/lua/5.4/td/help_data.lua"), "help data installed with the module")
+end)
+
+test("the LuaCATS annotations compile and declare the classes", function()
+  ok(loadfile("types/td.lua"), "types/td.lua is valid Lua")
+  local text = t.slurp("types/td.lua")
+  for _, cls in ipairs { "td", "td.Client", "td.WorkflowClient", "td.Job", "td.Attempt", "td.Project" } do
+    like(text, "\n%-%-%-@class " .. cls:gsub("%.", "%%.") .. "\n")
+  end
+  like(text, "\nfunction Client:create_database%(name, opts%) end\n")
+  like(text, "%-%-%-@param opts%? {description%?: string, if_not_exists%?: boolean}")
+end)
