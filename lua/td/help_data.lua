@@ -2725,7 +2725,7 @@ return {
       summary = "stream the result rows as maps keyed by column name (a NULL column is absent).",
     },
     ["job:refresh"] = {
-      doc = "job:refresh() - update status fields from /v3/job/status (cheap).",
+      doc = "job:refresh() - update status fields from /v3/job/status (cheap).\nwhat job/status and job/show must answer: a job with its status",
       name = "job:refresh",
       signature = "job:refresh()",
       summary = "update status fields from /v3/job/status (cheap).",
@@ -5064,7 +5064,7 @@ return {
       summary = "Store a project secret.",
     },
     ["wf:start"] = {
-      doc = "wf:start(project, workflow, {session_time = \"now\"|\"hourly\"|\"daily\"|time,\nparams =, retry_name =, revision =, if_exists = \"return\"|\"retry\"|\"error\",\nallow_queueing =}) -> Attempt.\nResolves the session time through the server (truncated_session_time;\n\"hourly\"/\"daily\" truncate now to the hour/day, a local time is read in\nthe workflow's time zone) and starts it (PUT /api/attempts). When that\nsession already has the attempt, the server's existing attempt is\nreturned with `existing = true` and a message in `conflict` (printed as a\nwarning unless if_exists is given); if_exists = \"retry\" starts a new\nattempt of the session under a fresh name instead, \"error\" raises conflict.",
+      doc = "wf:start(project, workflow, {session_time = \"now\"|\"hourly\"|\"daily\"|time,\nparams =, retry_name =, revision =, if_exists = \"return\"|\"retry\"|\"error\",\nallow_queueing = true}) -> Attempt. allowQueueing is sent true unless\nallow_queueing = false (TD fails an API-started attempt at once when the\npool is full otherwise).\nResolves the session time through the server (truncated_session_time;\n\"hourly\"/\"daily\" truncate now to the hour/day, a local time is read in\nthe workflow's time zone) and starts it (PUT /api/attempts). When that\nsession already has the attempt, the server's existing attempt is\nreturned with `existing = true` and a message in `conflict` (printed as a\nwarning unless if_exists is given); if_exists = \"retry\" starts a new\nattempt of the session under a fresh name instead, \"error\" raises conflict.",
       errors = "When that session already has the attempt, the server's existing attempt is returned with `existing = true` and a message in `conflict` (printed as a warning unless if_exists is given); if_exists = \"retry\" starts a new attempt of the session under a fresh name instead, \"error\" raises conflict.",
       name = "wf:start",
       options = {
@@ -5100,7 +5100,7 @@ return {
         },
       },
       returns = "Attempt",
-      signature = "wf:start(project, workflow, {session_time = \"now\"|\"hourly\"|\"daily\"|time, params =, retry_name =, revision =, if_exists = \"return\"|\"retry\"|\"error\", allow_queueing =})",
+      signature = "wf:start(project, workflow, {session_time = \"now\"|\"hourly\"|\"daily\"|time, params =, retry_name =, revision =, if_exists = \"return\"|\"retry\"|\"error\", allow_queueing = true})",
       summary = "returns Attempt.",
     },
     ["wf:truncated_session_time"] = {
