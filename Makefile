@@ -7,7 +7,10 @@
 #   make valgrind   run the suite under valgrind (memcheck)
 #   make bench      run the benchmarks (ratios, not absolute times)
 #   make module     build build/lua/td/core.so, so a stock lua5.4 can `require "td"`
-#   make install PREFIX=/usr/local   (the tdlua binary, and the module for lua5.4)
+#   make docs       regenerate docs/reference.md, lua/td/help_data.lua, types/td.lua,
+#                   docs/tdlua.1 from the declarations and doc comments
+#   make install PREFIX=/usr/local   (the tdlua binary, its man page, and the module for lua5.4)
+#   luarocks --lua-version=5.4 make  (the module alone, through tdlua-*.rockspec)
 #
 # Dependencies come from Debian packages through pkg-config (scripts/deps.sh).
 
@@ -54,7 +57,7 @@ ASAN_DIR := $(BUILD)/asan
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ASAN_OBJS := $(SRCS:src/%.c=$(ASAN_DIR)/%.o) $(ASAN_DIR)/embedded.o
 
-.PHONY: all deps test demo asan valgrind bench install clean check-deps module FORCE
+.PHONY: all deps test demo asan valgrind bench install install-module clean check-deps module docs FORCE
 
 all: tdlua
 
@@ -122,9 +125,18 @@ valgrind: all $(MOD_SO)
 bench: all
 	./tdlua tests/bench/run.lua
 
-install: all $(MOD_SO)
+# the reference, td.help's data, the LuaCATS annotations and the man page,
+# generated from the declarations and doc comments (a test fails when stale)
+docs: all
+	TDLUA_LUA_DIR=./lua ./tdlua scripts/gendocs.lua
+
+install: all install-module
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BUILD)/tdlua $(DESTDIR)$(PREFIX)/bin/tdlua
+	install -D -m 644 docs/tdlua.1 $(DESTDIR)$(PREFIX)/share/man/man1/tdlua.1
+
+# the module alone (td/core.so and lua/td/*.lua): also what the rockspec runs
+install-module: $(MOD_SO)
 	install -d $(DESTDIR)$(LUA_LIB)/td
 	install -m 755 $(MOD_SO) $(DESTDIR)$(LUA_LIB)/td/core.so
 	cd lua && find td -name '*.lua' | while read -r f; do \

@@ -165,7 +165,7 @@ test("a declared operation says what it would do in words, from its declaration"
   capture:close()
   if not okc then error(errc, 0) end
   like(lines, "^%[dry%-run%] would create database newdb\n  %(POST /v3/database/create/newdb%)\n")
-  like(lines, "would swap table web pageviews pageviews_tmp\n")
+  like(lines, "would swap tables web%.pageviews and web%.pageviews_tmp\n")
   eq(mutating(), {})
 end)
 

@@ -91,6 +91,12 @@ for _, name in ipairs {
   end
 end
 
+--- td.help(x) - print the help for x (a function such as td.query, a name
+-- such as "job:wait" or a topic such as "attempts"; see td/help.lua).
+function td.help(x)
+  return require("td.help").print(x)
+end
+
 --- td.try(fn, ...) -> fn's results, or nil, err when it raises
 function td.try(fn, ...)
   local r = table.pack(pcall(fn, ...))

@@ -246,7 +246,7 @@ ops.define(WF, "workflow.secrets", {
     returns = "array of secret keys, sorted (the API never returns values)",
     doc = "A project's secret keys.", example = 'wf:secrets("etl")' },
 
-  { name = "set_secret", method = "PUT", path = "/api/projects/{project}/secrets/{key}", idempotent = true,
+  { name = "set_secret", describe = "set secret {key} of project {project}", method = "PUT", path = "/api/projects/{project}/secrets/{key}", idempotent = true,
     args = { PROJECT, KEY, { "value", "string", "the secret (never logged or shown)" } }, before = secret_args,
     request = function(r, call)
       require("td.redact").add(call.args.value) -- masked from now on, in every encoding
@@ -255,7 +255,7 @@ ops.define(WF, "workflow.secrets", {
     unwrap = function() return true end, returns = "true",
     doc = "Store a project secret.", example = 'wf:set_secret("etl", "pg.password", pw)' },
 
-  { name = "delete_secret", method = "DELETE", path = "/api/projects/{project}/secrets/{key}",
+  { name = "delete_secret", describe = "delete secret {key} of project {project}", method = "DELETE", path = "/api/projects/{project}/secrets/{key}",
     args = { PROJECT, KEY }, before = secret_args, unwrap = function() return true end, returns = "true",
     doc = "Remove a project secret (no error when absent).", example = 'wf:delete_secret("etl", "pg.password")' },
 }, WF_COMMON)
