@@ -359,6 +359,8 @@ class App:
         self.faults = []
         self.log = []
         self.started = time.time()
+        self.contract = None      # contract.Checker, set up by load_modules
+        self.violations = []      # contract violations, kept until read
 
     # -- registration -----------------------------------------------------
     def route(self, method, pattern, handler, auth=True, write=False,
@@ -618,6 +620,15 @@ def ctl_state(req):
         return out
 
 
+def ctl_contract(req):
+    """The contract violations seen so far; ?clear=1 also forgets them."""
+    with req.app.lock:
+        out = list(req.app.violations)
+        if req.query.get("clear"):
+            req.app.violations = []
+    return {"violations": out, "checking": req.app.contract is not None}
+
+
 def register_control(app):
     r = lambda m, p, h: app.route(m, p, h, auth=False, locked=False, control=True)
     r("POST", "/__fake/reset", ctl_reset)
@@ -629,6 +640,7 @@ def register_control(app):
     r("GET", "/__fake/log", ctl_log)
     r("DELETE", "/__fake/log", ctl_clear_log)
     r("GET", "/__fake/state", ctl_state)
+    r("GET", "/__fake/contract", ctl_contract)
 
 
 # ---------------------------------------------------------------------------
@@ -771,6 +783,13 @@ class Handler(BaseHTTPRequestHandler):
             entry["conn_port"] = self.client_address[1]
             with app.lock:
                 app.log.append(entry)
+            if app.contract is not None:
+                msgs = app.contract.check(req)
+                if msgs:
+                    entry["contract"] = msgs
+                    with app.lock:
+                        app.violations.append({"method": req.method, "path": req.path,
+                                               "violations": msgs})
             fault = app.take_fault(req.method, req.path, self._conn_seq > 1)
         try:
             self._respond(req, fault, entry)
@@ -1022,6 +1041,9 @@ class Server(ThreadingHTTPServer):
 
 def load_modules(app):
     register_control(app)
+    if os.environ.get("FAKE_TD_CONTRACT", "1") != "0":
+        import contract
+        app.contract = contract.Checker()
     for name in MODULES:
         if importlib.util.find_spec(name) is None:
             continue

@@ -124,9 +124,10 @@ local function mypid()
   return pid
 end
 
-local fake
+local fake, fake_failed
 function M.fake()
   if fake then return fake end
+  if fake_failed then error(fake_failed, 0) end -- do not wait again for each test
   local dir = os.getenv("TMPDIR") or "/tmp"
   local base = ("%s/tdlua-test-%d"):format(dir, mypid())
   os.execute("mkdir -p " .. sh_quote(base))
@@ -149,7 +150,8 @@ function M.fake()
     local f = io.open(base .. "/server.log")
     local log = f and f:read("a") or ""
     if f then f:close() end
-    error("the fake TD server did not start:\n" .. log)
+    fake_failed = "the fake TD server did not start:\n" .. log
+    error(fake_failed, 0)
   end
   local pf = io.open(base .. "/pid")
   local pid = pf and pf:read("n")
@@ -240,6 +242,28 @@ end
 function M.log() return (ctl("GET", "/__fake/log")) end
 
 function M.state() return (ctl("GET", "/__fake/state")) end
+
+--- The requests that broke TD's API description since the last call (and
+-- forget them): array of { method, path, violations = {msg...} }. Empty when
+-- the fake server has not been started. tests/run.lua fails a test that
+-- leaves any; a test that breaks the contract on purpose calls this to
+-- take them.
+function M.contract_violations()
+  if not fake then return {} end
+  return (ctl("GET", "/__fake/contract?clear=1")).violations
+end
+
+--- off_contract(fn, ...) -> fn's results: fn sends a request that breaks
+-- TD's API description on purpose (to see the server's answer); fails when
+-- it sends none, and takes the violations so the test is not failed for them.
+function M.off_contract(fn, ...)
+  local res = table.pack(pcall(fn, ...))
+  if #M.contract_violations() == 0 then
+    error("expected a request that breaks TD's API description, none was sent", 2)
+  end
+  if not res[1] then error(res[2], 0) end
+  return table.unpack(res, 2, res.n)
+end
 
 --- Run tdlua as a child process: returns exit code, stdout, stderr.
 function M.run(args, env, stdin)
