@@ -852,7 +852,10 @@ class Handler(BaseHTTPRequestHandler):
         else:  # respond
             code = int(fault.get("status", 500))
             b = fault.get("body")
-            if b is None:
+            if fault.get("body_file"):  # binary bodies: the bytes of a local file
+                with open(fault["body_file"], "rb") as f:
+                    resp = Response(code, f.read(), fault.get("content_type") or "application/octet-stream")
+            elif b is None:
                 resp = Response.json(error_body(code), status=code) if code >= 400 \
                     else Response.json({}, status=code)
             elif isinstance(b, (dict, list)):
