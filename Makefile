@@ -6,6 +6,8 @@
 #   make asan       build with ASan+UBSan and run the suite with it
 #   make valgrind   run the suite under valgrind (memcheck)
 #   make bench      run the benchmarks (ratios, not absolute times)
+#   make faults     the whole fault matrix (tests/faults/), rows failing today included
+#   make fuzz       each libFuzzer target for FUZZ_SECONDS (tests/fuzz/)
 #   make module     build build/lua/td/core.so, so a stock lua5.4 can `require "td"`
 #   make install PREFIX=/usr/local   (the tdlua binary, and the module for lua5.4)
 #
@@ -50,7 +52,7 @@ ASAN_DIR := $(BUILD)/asan
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ASAN_OBJS := $(SRCS:src/%.c=$(ASAN_DIR)/%.o) $(ASAN_DIR)/embedded.o
 
-.PHONY: all deps test demo asan valgrind bench install clean check-deps module
+.PHONY: all deps test demo asan valgrind bench install clean check-deps module fuzz fuzz-build faults
 
 all: deps tdlua
 
@@ -110,6 +112,34 @@ valgrind: all $(MOD_SO)
 
 bench: all
 	./tdlua tests/bench/run.lua
+
+# the whole fault matrix (tests/faults/), with the rows known to fail today
+faults: all
+	./tdlua tests/faults/run.lua
+
+# libFuzzer targets (tests/fuzz/): Debian's clang, ASan + UBSan, the td.core
+# sources without the host; `make fuzz FUZZ_SECONDS=600` runs each target
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := $(BUILD)/fuzz
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_OBJS := $(MOD_SRCS:src/%.c=$(FUZZ_DIR)/%.o)
+
+$(FUZZ_DIR):
+	@mkdir -p $@
+
+$(FUZZ_DIR)/%.o: src/%.c src/*.h | $(FUZZ_DIR)
+	$(FUZZ_CC) $(filter-out -Wdisabled-optimization,$(CFLAGS_ALL)) -O1 -g -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer -c -o $@ $<
+
+$(FUZZ_DIR)/tdfuzz: tests/fuzz/harness.c $(FUZZ_OBJS)
+	$(FUZZ_CC) $(filter-out -Wdisabled-optimization,$(CFLAGS_ALL)) -O1 -g $(FUZZ_FLAGS) -o $@ tests/fuzz/harness.c $(FUZZ_OBJS) $(DEP_LIBS) -pthread
+
+fuzz-build: deps
+	@scripts/deps.sh --fuzz
+	@$(MAKE) --no-print-directory $(FUZZ_DIR)/tdfuzz
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
 install: all $(MOD_SO)
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -867,6 +867,16 @@ class Handler(BaseHTTPRequestHandler):
                 except ValueError:
                     ctype = "text/plain; charset=utf-8"
                 resp = Response(code, b.encode("utf-8"), ctype)
+        if fault.get("corrupt") is not None and resp.body:
+            body = bytearray(resp.body)
+            spots = fault["corrupt"]
+            for off in (spots if isinstance(spots, list) else [spots]):
+                off = len(body) // 2 if off == "middle" else int(off)
+                if off < 0:
+                    off += len(body)
+                if 0 <= off < len(body):
+                    body[off] ^= 0xFF
+            resp.body = bytes(body)
         drop = {h.lower() for h in (fault.get("drop_headers") or [])}
         if drop:
             resp.headers = [(k, v) for k, v in resp.headers if k.lower() not in drop]

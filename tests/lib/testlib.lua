@@ -226,6 +226,7 @@ M.FAULT_KINDS = {
   no_etag = { action = "pass", drop_headers = { "ETag" } },
   chunked = { action = "pass", chunked = 1000 },
   connection_close = { action = "pass", close = true },
+  corrupt = { action = "pass", corrupt = "middle" },
 }
 
 --- Inject the named fault kind on requests matching method and path pattern;
