@@ -8,6 +8,7 @@
 #   make bench      run the benchmarks (ratios, not absolute times)
 #   make faults     the whole fault matrix (tests/faults/), rows failing today included
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS (tests/fuzz/)
+#   make soak       10,000 requests and 100 result streams under random faults
 #   make module     build build/lua/td/core.so, so a stock lua5.4 can `require "td"`
 #   make install PREFIX=/usr/local   (the tdlua binary, and the module for lua5.4)
 #
@@ -52,7 +53,7 @@ ASAN_DIR := $(BUILD)/asan
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ASAN_OBJS := $(SRCS:src/%.c=$(ASAN_DIR)/%.o) $(ASAN_DIR)/embedded.o
 
-.PHONY: all deps test demo asan valgrind bench install clean check-deps module fuzz fuzz-build faults
+.PHONY: all deps test demo asan valgrind bench install clean check-deps module fuzz fuzz-build faults soak
 
 all: deps tdlua
 
@@ -86,7 +87,7 @@ $(MOD_SO): $(MOD_OBJS) | $(BUILD)/lua/td
 $(MOD_DIR)/%.o: src/%.c src/*.h | $(MOD_DIR)
 	$(CC) $(CFLAGS_ALL) -fPIC -c -o $@ $<
 
-test: all $(MOD_SO)
+test: all $(MOD_SO) $(BUILD)/allocfail
 	./tdlua tests/run.lua
 
 demo: all
@@ -102,7 +103,7 @@ $(ASAN_DIR)/%.o: src/%.c src/*.h | $(ASAN_DIR)
 $(ASAN_DIR)/embedded.o: $(BUILD)/embedded.c src/embedded.h | $(ASAN_DIR)
 	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) -c -o $@ $<
 
-asan: deps $(ASAN_DIR)/tdlua $(MOD_SO)
+asan: deps $(ASAN_DIR)/tdlua $(MOD_SO) $(ASAN_DIR)/allocfail
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  TDLUA_SANITIZER=1 TDLUA_BIN=$(ASAN_DIR)/tdlua $(ASAN_DIR)/tdlua tests/run.lua
 
@@ -112,6 +113,21 @@ valgrind: all $(MOD_SO)
 
 bench: all
 	./tdlua tests/bench/run.lua
+
+# allocation failures swept over scenarios (tests/alloc/): a separate
+# binary with td.core and a failing Lua allocator; the ASan build for make asan
+ALLOC_OBJS = $(MOD_SRCS:src/%.c=$(1)/%.o)
+$(BUILD)/allocfail: tests/alloc/allocfail.c $(call ALLOC_OBJS,$(BUILD))
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(DEP_LIBS) -pthread
+
+$(ASAN_DIR)/allocfail: tests/alloc/allocfail.c $(call ALLOC_OBJS,$(ASAN_DIR))
+	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) $(LDFLAGS_ALL) -o $@ $^ $(DEP_LIBS) -pthread
+
+# 10,000 requests and 100 result streams under random faults (tests/soak/)
+SOAK_REQUESTS ?= 10000
+SOAK_STREAMS ?= 100
+soak: all
+	./tdlua tests/soak/soak.lua $(SOAK_REQUESTS) $(SOAK_STREAMS)
 
 # the whole fault matrix (tests/faults/), with the rows known to fail today
 faults: all

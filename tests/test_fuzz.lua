@@ -37,3 +37,12 @@ for _, name in ipairs(targets) do
     end
   end)
 end
+
+-- found by fuzzing the tar reader: both inputs made unpack loop for ever
+test("tar: a negative base-256 size is a bad archive, a pax record of length 0 ends the records", function()
+  local tar = require "td.workflow.tar"
+  local e = t.raises_kind("bad_archive", tar.unpack, t.slurp("tests/fuzz/regressions/tar/negative-size"))
+  t.like(e.message, "bad size field")
+  local entries = tar.unpack(t.slurp("tests/fuzz/regressions/tar/pax-zero-length"))
+  t.eq(entries, {}, "the pax header's entry is not a file of its own")
+end)

@@ -77,9 +77,14 @@ MODULES = ("v3", "access", "workflow")
 DEFAULT_KEY = "1/0123456789abcdef0123456789abcdef01234567"
 QUERY_ONLY_KEY = "2/fedcba9876543210fedcba9876543210fedcba98"
 
+# the key the test suite uses: every 8-character piece of it is distinctive,
+# so tests/test_zz_secrets.lua can find any piece that leaks into an output
+SUITE_KEY = "1/d41f3b9e07c2a85f6e1b94c3a7d20f58e69b1c47"
+
 # key -> {"user": <user name>, "permission": "full" | "query_only"}
 DEFAULT_KEYS = {
     DEFAULT_KEY: {"user": "owner", "permission": "full"},
+    SUITE_KEY: {"user": "owner", "permission": "full"},
     QUERY_ONLY_KEY: {"user": "analyst", "permission": "query_only"},
 }
 

@@ -4,7 +4,8 @@
 # seed corpus tests/fuzz/corpus/TARGET and the regressions. Prints the
 # executions per target. A crash (or a leak, a timeout, an out-of-memory) is
 # copied to tests/fuzz/regressions/TARGET/, which the suite replays
-# (tests/test_fuzz.lua), and makes the exit status 1.
+# (tests/test_fuzz.lua), and makes the exit status 1. Leaks are checked once,
+# at the end of each run (LSan), not after every input.
 #   FUZZ_SECONDS=60 tests/fuzz/run.sh [target ...]
 set -u
 BIN=${FUZZ_BIN:-build/fuzz/tdfuzz}
@@ -20,7 +21,7 @@ for t in $TARGETS; do
   log="$WORK/$t.log"
   TDFUZZ_TARGET=$t ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    "$BIN" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=1024 -max_len=65536 \
+    "$BIN" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=1024 -max_len="${FUZZ_MAX_LEN:-4096}" -detect_leaks=0 \
       -print_final_stats=1 -artifact_prefix="$WORK/crash/$t/" \
       "$WORK/corpus/$t" "tests/fuzz/corpus/$t" "tests/fuzz/regressions/$t" >"$log" 2>&1
   rc=$?

@@ -111,7 +111,9 @@ end
 -- ---------------------------------------------------------------------------
 -- the fake TD server
 
-M.KEY = "1/0123456789abcdef0123456789abcdef01234567"
+-- the suite's key: distinctive in every 8-character piece, so that the last
+-- test (tests/test_zz_secrets.lua) finds any piece of it in what was written
+M.KEY = "1/d41f3b9e07c2a85f6e1b94c3a7d20f58e69b1c47"
 M.RO_KEY = "2/fedcba9876543210fedcba9876543210fedcba98"
 
 local function sh_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
@@ -266,6 +268,32 @@ function M.off_contract(fn, ...)
   return table.unpack(res, 2, res.n)
 end
 
+-- every captured output of a child process is kept (under the fake's
+-- directory, captured/) for the secrets sweep of tests/test_zz_secrets.lua
+local kept = 0
+function M.keep_output(...)
+  if not fake then return end
+  os.execute("mkdir -p " .. sh_quote(fake.dir .. "/captured"))
+  for _, p in ipairs { ... } do
+    kept = kept + 1
+    os.execute(("cp %s %s 2>/dev/null"):format(sh_quote(p), sh_quote(("%s/captured/%05d-%s"):format(
+      fake.dir, kept, p:match("[^/]+$")))))
+  end
+end
+
+--- Run a program (not tdlua) as a child process with args (a shell string)
+-- and env: returns exit code, stdout, stderr.
+function M.run_bin(bin, args, env)
+  local base = (fake and fake.dir or "/tmp") .. "/bin"
+  local envs = {}
+  for k, v in pairs(env or {}) do envs[#envs + 1] = k .. "=" .. sh_quote(v) end
+  local cmd = ("env %s %s %s >%s 2>%s </dev/null"):format(table.concat(envs, " "), sh_quote(bin), args,
+    sh_quote(base .. ".out"), sh_quote(base .. ".err"))
+  local _, _, code = os.execute(cmd)
+  M.keep_output(base .. ".out", base .. ".err")
+  return code, M.slurp(base .. ".out") or "", M.slurp(base .. ".err") or ""
+end
+
 --- Run tdlua as a child process: returns exit code, stdout, stderr.
 function M.run(args, env, stdin)
   local bin = os.getenv("TDLUA_BIN") or arg[-1] or "./tdlua"
@@ -284,6 +312,7 @@ function M.run(args, env, stdin)
   local cmd = ("env %s %s %s >%s 2>%s%s"):format(table.concat(envs, " "), sh_quote(bin), args,
     sh_quote(base .. ".out"), sh_quote(base .. ".err"), input)
   local _, _, code = os.execute(cmd)
+  M.keep_output(base .. ".out", base .. ".err")
   local function slurp(p)
     local f = io.open(p)
     local s = f and f:read("a") or ""
