@@ -108,8 +108,10 @@ valgrind: all $(MOD_SO)
 	TDLUA_VALGRIND=1 valgrind -q --error-exitcode=99 --leak-check=full \
 	  --errors-for-leak-kinds=definite ./tdlua tests/run.lua
 
+# QUICK=1: a few minutes. Needs nginx and wrk (scripts/deps.sh --bench).
 bench: all
-	./tdlua tests/bench/run.lua
+	@scripts/deps.sh --bench
+	./tdlua tests/bench/run.lua $(if $(QUICK),--quick)
 
 install: all $(MOD_SO)
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -1,13 +1,17 @@
 #!/bin/sh
 # deps.sh - install the Debian packages tdlua needs to build, test and run.
 # Idempotent: installs only what is missing. Works as root or through sudo,
-# non-interactively. Usage: scripts/deps.sh [--check]
+# non-interactively. Usage: scripts/deps.sh [--check | --bench]
+# (--bench: what `make bench` needs on top: nginx to serve the dataset, wrk)
 set -eu
 
 PKGS="gcc make pkg-config ca-certificates
 lua5.4 liblua5.4-dev lua-cjson lua-cjson-dev
 libcurl4 libcurl4-openssl-dev zlib1g-dev libisal-dev libedit-dev
 python3 python3-msgpack curl"
+if [ "${1:-}" = "--bench" ]; then
+  PKGS="nginx wrk python3-msgpack curl lua5.4"
+fi
 
 missing=""
 for p in $PKGS; do
