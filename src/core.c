@@ -20,12 +20,17 @@ static const luaL_Reg FUNCTIONS[] = {
     {"gzip", td_l_gzip},
     {"packer", td_l_packer},         /* pack.c */
     {"textwriter", td_l_textwriter}, /* textout.c */
+    {"target", td_l_target},         /* fsutil.c */
+    {"fsync", td_l_fsync},
+    {"chmod", td_l_chmod},
+    {"isopen", td_l_isopen},
+    {"gzcheck", td_l_gzcheck},       /* gzcheck.c */
     {NULL, NULL}};
 
 static const tdclass *const CLASSES[] = {&td_loop_class,     &td_request_class,
                                          &td_decoder_class,  &td_packer_class,
                                          &td_textwriter_class, &td_zjob_class,
-                                         NULL};
+                                         &td_gzcheck_class,  NULL};
 
 /* The one metatable helper: methods as __index, the meta entries, __name. */
 static void make_class(lua_State *L, const tdclass *c) {

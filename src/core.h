@@ -95,9 +95,14 @@ int td_l_gunzip(lua_State *L);
 int td_l_gzip(lua_State *L);
 int td_l_packer(lua_State *L);
 int td_l_textwriter(lua_State *L);
+int td_l_target(lua_State *L);   /* fsutil.c */
+int td_l_fsync(lua_State *L);
+int td_l_chmod(lua_State *L);
+int td_l_isopen(lua_State *L);
+int td_l_gzcheck(lua_State *L);  /* gzcheck.c */
 
 extern const tdclass td_loop_class, td_request_class, td_decoder_class, td_packer_class,
-    td_textwriter_class, td_zjob_class;
+    td_textwriter_class, td_zjob_class, td_gzcheck_class;
 
 int td_loop_open(lua_State *L); /* pushes the loop userdata */
 
