@@ -13,16 +13,18 @@
 #include "core.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
-#include <zlib.h>
+
+#include "infl.h"
+
+#define QUEUE_MAX (8 * 1024 * 1024) /* gzip bytes waiting for the inflater */
 
 #define TD_GZC_MT "td.core.gzcheck"
 #define MAX_DEPTH_ITEMS ((uint64_t)1 << 40)
 
 typedef struct gzcheck {
-  z_stream z;
-  int zinit;         /* inflateInit2 done */
-  int member_end;    /* the last gzip member ended; more bytes start another */
+  tdinfl *infl;      /* inflates on a second thread (infl.h) */
   int failed;
   uint64_t pending;  /* values still owed by the containers being walked */
   int in_row;        /* inside a top-level value */
@@ -142,6 +144,7 @@ static int walk(gzcheck *g, const unsigned char *p, size_t n, uint64_t *skip_lef
 typedef struct gzc_ud {
   gzcheck g;
   uint64_t skip_left;
+  tdbuf plain;       /* inflated bytes being walked */
 } gzc_ud;
 
 static gzc_ud *check(lua_State *L) { return (gzc_ud *)luaL_checkudata(L, 1, TD_GZC_MT); }
@@ -153,55 +156,52 @@ static int push_failure(lua_State *L, gzcheck *g) {
   return 3;
 }
 
-/* v:update(bytes) -> true, or nil, kind, message */
+/* Walk what the inflater has (wait: everything it will make from the
+ * bytes so far, else what is ready now). 0, or -1 with g failed. */
+static int pump(gzc_ud *u, int wait) {
+  gzcheck *g = &u->g;
+  for (;;) {
+    long got = wait ? td_infl_get(g->infl, &u->plain, 1 << 20) : td_infl_take(g->infl, &u->plain);
+    if (got < 0) {
+      if (td_infl_oom(g->infl)) return fail(g, "memory", "out of memory");
+      char msg[200];
+      snprintf(msg, sizeof msg, "the result is not valid gzip data (%s)", td_infl_error(g->infl));
+      return fail(g, "corrupt", msg);
+    }
+    if (got == 0) return 0;
+    g->raw += (uint64_t)got;
+    if (walk(g, (const unsigned char *)tdbuf_head(&u->plain), tdbuf_size(&u->plain), &u->skip_left) != 0)
+      return -1;
+    tdbuf_reset(&u->plain);
+    if (!wait) return 0;
+  }
+}
+
+/* v:update(bytes) -> true, or nil, kind, message
+ * The bytes are inflated on a second thread and walked as they come out,
+ * so checking costs the caller little more than a copy. */
 static int gzc_update(lua_State *L) {
   gzc_ud *u = check(L);
   gzcheck *g = &u->g;
   size_t n;
-  const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 2, &n);
+  const char *s = luaL_checklstring(L, 2, &n);
   if (g->failed) return push_failure(L, g);
   g->wire += n;
-  unsigned char out[65536];
-  while (n > 0) {
-    if (g->member_end) {
-      /* after a complete member only another gzip member may follow */
-      if (s[0] != 0x1f) {
-        fail(g, "corrupt", "bytes that are not gzip follow the end of the compressed result");
-        return push_failure(L, g);
-      }
-      if (inflateReset(&g->z) != Z_OK) {
-        fail(g, "corrupt", "cannot restart the inflater");
-        return push_failure(L, g);
-      }
-      g->member_end = 0;
-    }
-    g->z.next_in = (Bytef *)s;
-    g->z.avail_in = (uInt)(n > 0x40000000u ? 0x40000000u : n);
-    size_t offered = g->z.avail_in;
-    int rc;
-    do {
-      g->z.next_out = out;
-      g->z.avail_out = sizeof out;
-      rc = inflate(&g->z, Z_NO_FLUSH);
-      if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
-        fail(g, "corrupt", rc == Z_DATA_ERROR ? "the result is not valid gzip data (or its checksum is wrong)"
-                                              : "the result could not be inflated");
-        return push_failure(L, g);
-      }
-      size_t got = sizeof out - g->z.avail_out;
-      g->raw += got;
-      if (got && walk(g, out, got, &u->skip_left) != 0) return push_failure(L, g);
-      if (rc == Z_STREAM_END) break;
-    } while (g->z.avail_out == 0 || (g->z.avail_in > 0 && rc != Z_BUF_ERROR));
-    size_t used = offered - g->z.avail_in;
-    s += used;
-    n -= used;
-    if (rc == Z_STREAM_END) g->member_end = 1;
-    else if (used == 0 && n > 0) {
-      fail(g, "corrupt", "the result could not be inflated");
-      return push_failure(L, g);
-    }
+  if (td_infl_put(g->infl, s, n) != 0) {
+    fail(g, "memory", "out of memory");
+    return push_failure(L, g);
   }
+  /* bounded memory: wait for the inflater while too much is queued */
+  while (!g->failed && td_infl_queued(g->infl) > QUEUE_MAX) {
+    long got = td_infl_get(g->infl, &u->plain, 1 << 20);
+    if (got <= 0) break;
+    g->raw += (uint64_t)got;
+    if (walk(g, (const unsigned char *)tdbuf_head(&u->plain), tdbuf_size(&u->plain), &u->skip_left) != 0)
+      break;
+    tdbuf_reset(&u->plain);
+  }
+  if (!g->failed) pump(u, 0);
+  if (g->failed) return push_failure(L, g);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -210,12 +210,13 @@ static int gzc_update(lua_State *L) {
 static int gzc_finish(lua_State *L) {
   gzc_ud *u = check(L);
   gzcheck *g = &u->g;
+  if (!g->failed) pump(u, 1);
   if (g->failed) return push_failure(L, g);
   if (g->wire == 0) {
     fail(g, "truncated", "the result is empty (not even a gzip header)");
     return push_failure(L, g);
   }
-  if (!g->member_end) {
+  if (!td_infl_at_end(g->infl)) {
     fail(g, "truncated", "the compressed result ends before its gzip trailer (truncated)");
     return push_failure(L, g);
   }
@@ -230,21 +231,26 @@ static int gzc_finish(lua_State *L) {
 
 static int gzc_gc(lua_State *L) {
   gzc_ud *u = check(L);
-  if (u->g.zinit) {
-    inflateEnd(&u->g.z);
-    u->g.zinit = 0;
-  }
+  td_infl_free(u->g.infl);
+  u->g.infl = NULL;
   tdbuf_free(&u->g.tail);
+  tdbuf_free(&u->plain);
   return 0;
 }
 
-/* core.gzcheck() -> a verifier */
+/* core.gzcheck([{thread = bool}]) -> a verifier */
 int td_l_gzcheck(lua_State *L) {
+  int thread = 1;
+  if (lua_istable(L, 1)) {
+    lua_getfield(L, 1, "thread");
+    thread = lua_isnil(L, -1) || lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
   gzc_ud *u = (gzc_ud *)lua_newuserdatauv(L, sizeof *u, 0);
   memset(u, 0, sizeof *u);
   luaL_setmetatable(L, TD_GZC_MT);
-  if (inflateInit2(&u->g.z, 15 + 16) != Z_OK) return luaL_error(L, "cannot start the inflater");
-  u->g.zinit = 1;
+  u->g.infl = td_infl_new(thread);
+  if (!u->g.infl) return td_error(L, "memory", "out of memory");
   return 1;
 }
 

@@ -132,6 +132,12 @@ static long step(tdinfl *z, tdbuf *src, tdbuf *dst, size_t want) {
   while ((tdbuf_size(src) > 0 || z->more) && produced < want) {
     if (!z->member_open) {
       if (tdbuf_size(src) == 0) { z->more = 0; break; }
+      /* the gzip magic, at once (an engine may wait for a whole header) */
+      const unsigned char *h = (const unsigned char *)tdbuf_head(src);
+      if (h[0] != 0x1f || (tdbuf_size(src) > 1 && h[1] != 0x8b)) {
+        fail(z, "not gzip data (bad header)");
+        return -1;
+      }
       if (engine_begin(z) != 0) {
         z->oom = 1;
         fail(z, "out of memory");
@@ -318,6 +324,21 @@ long td_infl_get(tdinfl *z, tdbuf *out, size_t want) {
   pthread_cond_signal(&z->cond_work);
   pthread_mutex_unlock(&z->mu);
   (void)want;
+  return n;
+}
+
+long td_infl_take(tdinfl *z, tdbuf *out) {
+  if (!z->threaded) return td_infl_get(z, out, (size_t)1 << 20);
+  pthread_mutex_lock(&z->mu);
+  long n = (long)tdbuf_size(&z->outq);
+  if (n == 0 && z->failed) n = -1;
+  else if (n > 0 && move_bytes(out, &z->outq) != 0) {
+    z->oom = 1;
+    snprintf(z->err, sizeof z->err, "out of memory");
+    n = -1;
+  }
+  if (n > 0) pthread_cond_signal(&z->cond_work);
+  pthread_mutex_unlock(&z->mu);
   return n;
 }
 

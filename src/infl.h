@@ -34,6 +34,9 @@ size_t td_infl_queued(tdinfl *z);
  * bytes appended, 0 when the queued input is used up, -1 on corrupt data
  * or exhausted memory (td_infl_error says which). */
 long td_infl_get(tdinfl *z, tdbuf *out, size_t want);
+/* Like td_infl_get but never waits: what the worker has ready (inline:
+ * inflates what is queued). */
+long td_infl_take(tdinfl *z, tdbuf *out);
 /* 1 when the bytes so far end exactly at the end of a gzip member (or no
  * byte came at all): the stream may end here. */
 int td_infl_at_end(tdinfl *z);

@@ -186,3 +186,45 @@ test("a server that ignores the first range is read over one connection", functi
   eq(s.connections, 1)
   eq(s.requests, 1)
 end)
+
+test("by default the measured throughput decides: a fast first chunk keeps one connection, a slow one opens more", function()
+  local result = require "td.v3.result"
+  local saved = { result.ADAPTIVE_MIN, result.PROBE_SIZE, result.FAST_RATE, result.MIN_CHUNK_SIZE }
+  local function restore()
+    result.ADAPTIVE_MIN, result.PROBE_SIZE, result.FAST_RATE, result.MIN_CHUNK_SIZE = table.unpack(saved)
+  end
+  local ok2, err = pcall(function()
+    local _, job, csv, raw = setup()
+    result.ADAPTIVE_MIN, result.PROBE_SIZE, result.MIN_CHUNK_SIZE = 4 * CHUNK, CHUNK, 1000
+    -- fast: the first chunk, then the rest in one ranged request
+    result.FAST_RATE = 0
+    local mark = #t.log() + 1
+    local s = job:download(DIR .. "/adaptive-fast.csv", { header = true })
+    ok(slurp(DIR .. "/adaptive-fast.csv") == csv, "same csv")
+    eq(s.connections, 1)
+    eq(s.requests, 2)
+    local rs = result_requests(mark)
+    eq(#rs, 2)
+    eq(rs[1].headers["range"], ("bytes=0-%d"):format(CHUNK - 1))
+    eq(rs[2].headers["range"], ("bytes=%d-%d"):format(CHUNK, job.result_size - 1))
+    local n = 0
+    for _ in job:rows() do n = n + 1 end
+    eq(n, 20000)
+    -- slow: the rest over several connections, each given at least two chunks
+    result.FAST_RATE = math.huge
+    s = job:download(DIR .. "/adaptive-slow.msgpack.gz")
+    ok(slurp(DIR .. "/adaptive-slow.msgpack.gz") == raw, "same msgpack.gz bytes")
+    eq(s.connections, result.DEFAULT_PARALLEL)
+    local rest = job.result_size - CHUNK
+    local per = math.min(result.DEFAULT_CHUNK_SIZE, -(-rest // (2 * result.DEFAULT_PARALLEL)))
+    eq(s.requests, 1 + (rest + per - 1) // per)
+    -- below ADAPTIVE_MIN: one plain request
+    result.ADAPTIVE_MIN = job.result_size + 1
+    mark = #t.log() + 1
+    s = job:download(DIR .. "/adaptive-small.csv", { header = true })
+    eq(s.requests, 1)
+    eq(result_requests(mark)[1].headers["range"], nil)
+  end)
+  restore()
+  if not ok2 then error(err, 0) end
+end)

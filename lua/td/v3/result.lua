@@ -9,6 +9,15 @@
 -- on the wire and checked against Content-Length / Content-Range, so a row
 -- is never yielded twice and the tail is never silently dropped.
 --
+-- By default (parallel = "auto") the choice is made from measured
+-- throughput, not from the size alone: a result of at least
+-- `ADAPTIVE_MIN` bytes starts with one ranged request for its first
+-- `PROBE_SIZE` bytes; when that arrived faster than `FAST_RATE` bytes/s,
+-- the rest comes over the same single connection (a fast link gains
+-- nothing from more, and one connection holds the least memory), else
+-- over `DEFAULT_PARALLEL` ranged connections in chunks small enough that
+-- each connection gets at least two.
+--
 -- Parallel (large results): the result is cut into chunks of `chunk_size`
 -- bytes fetched with `Range: bytes=a-b` (+ If-Range) over up to `parallel`
 -- connections at once. Every answer must be a 206 whose Content-Range is
@@ -26,6 +35,10 @@ local M = {}
 M.DEFAULT_PARALLEL = 4
 M.DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
 M.DEFAULT_THRESHOLD = 64 * 1024 * 1024
+M.ADAPTIVE_MIN = 8 * 1024 * 1024
+M.PROBE_SIZE = 2 * 1024 * 1024
+M.FAST_RATE = 24 * 1000 * 1000
+M.MIN_CHUNK_SIZE = 256 * 1024
 
 local now = core.now
 
@@ -35,16 +48,21 @@ local function net(src, msg, fields)
   return errors.new(e)
 end
 
---- How many connections to use: opts.parallel (nil/"auto": `DEFAULT_PARALLEL`
--- when size >= parallel_threshold; true: DEFAULT_PARALLEL; false or 1:
--- sequential; n >= 2: n), given the result size in bytes (nil: unknown,
--- which means sequential). Returns connections, chunk_size.
+--- How many connections to use: opts.parallel (nil/"auto": decided from
+-- the measured throughput for results of at least ADAPTIVE_MIN bytes, or,
+-- when opts.parallel_threshold is given, `DEFAULT_PARALLEL` when size >=
+-- parallel_threshold; true: DEFAULT_PARALLEL; false or 1: sequential;
+-- n >= 2: n), given the result size in bytes (nil: unknown, which means
+-- sequential). Returns connections, chunk_size, adaptive.
 function M.plan(opts, size)
   local chunk = opts.chunk_size or M.DEFAULT_CHUNK_SIZE
   local p = opts.parallel
   local n
-  if p == nil or p == "auto" then
-    n = (size and size >= (opts.parallel_threshold or M.DEFAULT_THRESHOLD)) and M.DEFAULT_PARALLEL or 1
+  if (p == nil or p == "auto") and not opts.parallel_threshold then
+    if size and size >= M.ADAPTIVE_MIN then return M.DEFAULT_PARALLEL, chunk, true end
+    n = 1
+  elseif p == nil or p == "auto" then
+    n = (size and size >= opts.parallel_threshold) and M.DEFAULT_PARALLEL or 1
   elseif p == true then
     n = M.DEFAULT_PARALLEL
   elseif p == false then
@@ -268,19 +286,39 @@ function Source:pump()
   while self.started < limit do
     self.started = self.started + 1
     local k = self.started
-    local a = (k - 1) * self.chunk_size
+    local a = self.base + (k - 2) * self.chunk_size
     local ch = new_chunk(a, math.min(a + self.chunk_size, self.total) - 1)
     self.chunks[k] = ch
     self:start_segment(ch)
   end
 end
 
+--- parallel = "auto": the first chunk is in; go on over one connection
+-- when it came fast, else over several (see the top of this file).
+function Source:decide(ch)
+  self.deciding = false
+  local secs = ch.segs[#ch.segs].req:elapsed()
+  local rest = self.total - self.base
+  self.probe_rate = (ch.pos - ch.a) / math.max(secs, 1e-6)
+  if self.probe_rate >= M.FAST_RATE then
+    self.connections, self.n, self.high_water = 1, 2, nil
+    self.chunks[2] = new_chunk(self.base, self.total - 1)
+    self.started = 2
+    return
+  end
+  local per = -(-rest // (self.connections * 2))
+  self.chunk_size = math.max(M.MIN_CHUNK_SIZE, math.min(self.chunk_size, per))
+  self.n = 1 + (rest + self.chunk_size - 1) // self.chunk_size
+  self.high_water = self.chunk_size + 65536
+end
+
 --- The first request to read from.
 function Source:first()
   local ch
   if self.connections > 1 then
-    ch = new_chunk(0, self.chunk_size - 1)
-    self.high_water = self.chunk_size + 65536 -- a chunk is buffered whole
+    local first = self.adaptive and math.min(M.PROBE_SIZE, self.chunk_size) or self.chunk_size
+    ch = new_chunk(0, first - 1)
+    self.high_water = first + 65536 -- a chunk is buffered whole
     self.probing = true
   else
     ch = new_chunk(0, nil)
@@ -300,9 +338,14 @@ function Source:first()
       self.chunks[1] = ch
       self:ready(ch)
     else
-      self.n = (self.total + self.chunk_size - 1) // self.chunk_size
+      self.base = math.min(ch.b + 1, self.total)
+      self.n = 1 + (self.total - self.base + self.chunk_size - 1) // self.chunk_size
       if self.n <= 1 then self.connections = 1 end
-      self:pump()
+      if self.adaptive and self.n > 1 then
+        self.deciding = true -- once the first chunk is in (Source:decide)
+      else
+        self:pump()
+      end
     end
   end
   self.req = ch.segs[1].req
@@ -321,6 +364,7 @@ function Source:next()
     return self.req
   end
   -- the chunk is complete and consumed
+  if self.deciding then self:decide(ch) end
   self.done_bytes = self.done_bytes + (ch.pos - ch.a)
   self.chunks[self.cur] = false
   self.cur = self.cur + 1
@@ -351,9 +395,9 @@ end
 -- Fields after first(): total, etag, connections, requests.
 function M.source(client, job_id, opts)
   opts = opts or {}
-  local conns, chunk = M.plan(opts, opts.size)
+  local conns, chunk, adaptive = M.plan(opts, opts.size)
   return setmetatable({
-    client = client, job_id = job_id, connections = conns, chunk_size = chunk,
+    client = client, job_id = job_id, connections = conns, chunk_size = chunk, adaptive = adaptive,
     chunks = {}, n = 1, cur = 1, started = 0, seg_i = 1, requests = 0, done_bytes = 0,
   }, Source)
 end
@@ -361,15 +405,15 @@ end
 -- ---------------------------------------------------------------------------
 -- consumers
 
---- Stream the rows of a finished job. opts.keys = column names to get maps
--- (records) instead of arrays; opts.parallel/chunk_size/parallel_threshold/
--- size as for M.source. Returns iterator, nil, nil, closer for a generic
--- for (`break` releases every transfer through the closer), then the
--- decoder and the source.
-function M.stream(client, job_id, opts)
+--- Open a finished job's result for decoding: returns the decoder (a
+-- td.core.decoder of rows), refill(decoder) (waits for more bytes, moves
+-- on to the next request, or finishes the decoder at the end), a closer
+-- (a to-be-closed value that releases every transfer) and the source.
+-- opts as for M.stream.
+function M.decode(client, job_id, opts)
   opts = opts or {}
   local src = M.source(client, job_id, opts)
-  local dec = core.decoder { gzip = true, keys = opts.keys }
+  local dec = core.decoder { gzip = true, rows = true, keys = opts.keys }
   local ok, first = pcall(src.first, src)
   if not ok then
     src:close()
@@ -390,6 +434,17 @@ function M.stream(client, job_id, opts)
   end
 
   local closer = setmetatable({}, { __close = function() src:close() end })
+  return dec, refill, closer, src
+end
+
+--- Stream the rows of a finished job. opts.keys = column names to get maps
+-- (records) instead of arrays; opts.parallel/chunk_size/parallel_threshold/
+-- size as for M.source. Returns iterator, nil, nil, closer for a generic
+-- for (`break` releases every transfer through the closer), then the
+-- decoder and the source. A stream that is not rows, or ends inside one,
+-- raises a `corrupt` or `truncated` error.
+function M.stream(client, job_id, opts)
+  local dec, refill, closer, src = M.decode(client, job_id, opts)
   return dec:iter(refill), nil, nil, closer, dec, src
 end
 
