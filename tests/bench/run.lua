@@ -119,7 +119,7 @@ http {
   server {
     listen 127.0.0.1:SLOW;
     root DIR/www;
-    location /v3/job/result/ { default_type application/octet-stream; limit_rate 4m; }
+    location /v3/job/result/ { default_type application/octet-stream; limit_rate 2m; }
   }
 }
 ]]):gsub("DIR", DIR):gsub("SLOW", tostring(SLOW_PORT)):gsub("PORT", tostring(PORT))
@@ -223,7 +223,7 @@ local function parallel(d, small)
     one[#one + 1] = scenario("rows_one", SLOW_PORT, "2").secs
   end
   a, b = median(def), median(one)
-  line(("rows() throttled 4 MB/s/conn (%.0f MB)"):format(small.size / 1e6), ("%.2f s"):format(a),
+  line(("rows() throttled 2 MB/s/conn (%.0f MB)"):format(small.size / 1e6), ("%.2f s"):format(a),
     ("%.2f s"):format(b) .. " (1 conn)", a / b, "<= 0.50", a / b <= 0.5)
 end
 

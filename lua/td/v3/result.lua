@@ -11,12 +11,15 @@
 --
 -- By default (parallel = "auto") the choice is made from measured
 -- throughput, not from the size alone: a result of at least
--- `ADAPTIVE_MIN` bytes starts with one ranged request for its first
--- `PROBE_SIZE` bytes; when that arrived faster than `FAST_RATE` bytes/s,
--- the rest comes over the same single connection (a fast link gains
--- nothing from more, and one connection holds the least memory), else
--- over `DEFAULT_PARALLEL` ranged connections in chunks small enough that
--- each connection gets at least two.
+-- `ADAPTIVE_MIN` bytes is fetched with one ranged request for all of it,
+-- watched for `DECIDE_AFTER` seconds (and at least `PROBE_SIZE` bytes).
+-- When the bytes came slower than `FAST_RATE` bytes/s while the consumer
+-- spent most of that time waiting for them (the link, not the consumer,
+-- is the bottleneck), that request is cut short just ahead of what it has
+-- delivered (req:stop_at) and the rest comes over `DEFAULT_PARALLEL`
+-- ranged connections, in chunks small enough that each connection gets at
+-- least two; else the one connection carries on alone (a fast link gains
+-- nothing from more, and one connection holds the least memory).
 --
 -- Parallel (large results): the result is cut into chunks of `chunk_size`
 -- bytes fetched with `Range: bytes=a-b` (+ If-Range) over up to `parallel`
@@ -35,8 +38,9 @@ local M = {}
 M.DEFAULT_PARALLEL = 4
 M.DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
 M.DEFAULT_THRESHOLD = 64 * 1024 * 1024
-M.ADAPTIVE_MIN = 8 * 1024 * 1024
-M.PROBE_SIZE = 2 * 1024 * 1024
+M.ADAPTIVE_MIN = 4 * 1024 * 1024
+M.PROBE_SIZE = 512 * 1024
+M.DECIDE_AFTER = 0.5
 M.FAST_RATE = 24 * 1000 * 1000
 M.MIN_CHUNK_SIZE = 256 * 1024
 
@@ -114,7 +118,7 @@ function Source:start_segment(ch)
     accept = "*/*",
     high_water = self.high_water,
   }
-  if ch.pos > 0 or ch.b ~= nil then
+  if ch.pos > 0 or ch.b ~= nil or ch.ranged then
     r.headers = { ("Range: bytes=%d-%s"):format(ch.pos, ch.b and tostring(ch.b) or "") }
     if self.etag then r.headers[2] = "If-Range: " .. self.etag end
   end
@@ -268,6 +272,7 @@ end
 -- chunks ahead of the consumer, restart broken ones whose backoff is over,
 -- start new ones. Never waits.
 function Source:pump()
+  if self.deciding then self:decide() end
   if self.connections < 2 then return end
   local t = now()
   for k = self.cur + 1, self.started do
@@ -293,32 +298,56 @@ function Source:pump()
   end
 end
 
---- parallel = "auto": the first chunk is in; go on over one connection
--- when it came fast, else over several (see the top of this file).
-function Source:decide(ch)
-  self.deciding = false
-  local secs = ch.segs[#ch.segs].req:elapsed()
-  local rest = self.total - self.base
-  self.probe_rate = (ch.pos - ch.a) / math.max(secs, 1e-6)
-  if self.probe_rate >= M.FAST_RATE then
-    self.connections, self.n, self.high_water = 1, 2, nil
-    self.chunks[2] = new_chunk(self.base, self.total - 1)
-    self.started = 2
+--- parallel = "auto", while the first request runs: once it has been
+-- watched long enough, either let it carry the whole result or cut it
+-- short and fetch the rest in parallel (see the top of this file).
+function Source:decide()
+  local ch = self.chunks[1]
+  if not ch or ch.state ~= "running" or self.cur ~= 1 then
+    self.deciding = false
     return
   end
-  local per = -(-rest // (self.connections * 2))
+  local seg = ch.segs[#ch.segs]
+  local got = seg.start + seg.req:bytes()
+  local secs = now() - self.t_first
+  if secs < M.DECIDE_AFTER or got < M.PROBE_SIZE then return end
+  self.deciding = false
+  self.probe_rate = got / secs
+  self.wait_share = self.waited / secs
+  if self.probe_rate >= M.FAST_RATE or self.wait_share < 0.5 then return end
+  -- link-bound: cut the first request a little ahead of what it delivered
+  local cut = got + M.MIN_CHUNK_SIZE
+  local rest = self.total - cut
+  if rest < 2 * M.MIN_CHUNK_SIZE or not seg.req:stop_at(cut - seg.start) then return end
+  ch.b = cut - 1
+  self.base = cut
+  local per = -(-rest // (self.parallel_max * 2))
   self.chunk_size = math.max(M.MIN_CHUNK_SIZE, math.min(self.chunk_size, per))
   self.n = 1 + (rest + self.chunk_size - 1) // self.chunk_size
-  self.high_water = self.chunk_size + 65536
+  self.connections = self.parallel_max
+  self.high_water = self.chunk_size + 65536 -- chunks ahead are buffered whole
+end
+
+--- Wait for news of req (the consumer has drained it), counting the time
+-- spent waiting (Source:decide weighs it).
+function Source:await(req)
+  local t0 = now()
+  async.await(req)
+  self.waited = self.waited + (now() - t0)
 end
 
 --- The first request to read from.
 function Source:first()
+  self.t_first, self.waited = now(), 0
   local ch
-  if self.connections > 1 then
-    local first = self.adaptive and math.min(M.PROBE_SIZE, self.chunk_size) or self.chunk_size
-    ch = new_chunk(0, first - 1)
-    self.high_water = first + 65536 -- a chunk is buffered whole
+  if self.adaptive then
+    -- one open-ended ranged request (bytes=0-), watched (Source:decide)
+    ch = new_chunk(0, nil)
+    ch.ranged = true
+    self.probing = true
+  elseif self.connections > 1 then
+    ch = new_chunk(0, self.chunk_size - 1)
+    self.high_water = self.chunk_size + 65536 -- a chunk is buffered whole
     self.probing = true
   else
     ch = new_chunk(0, nil)
@@ -327,7 +356,14 @@ function Source:first()
   local ok, err = pcall(self.ready, self, ch)
   self.probing = false
   if not ok then error(err, 0) end
-  if self.connections > 1 then
+  if self.adaptive then
+    if self.connections == 1 or not self.etag or not self.total then
+      self.connections = 1 -- no ranges, no ETag or another size: one connection
+    else
+      self.parallel_max, self.connections = self.connections, 1
+      self.deciding = true
+    end
+  elseif self.connections > 1 then
     if not self.etag then
       -- without an ETag the chunks could not be checked to belong to the
       -- same result: start over with one plain request
@@ -341,11 +377,7 @@ function Source:first()
       self.base = math.min(ch.b + 1, self.total)
       self.n = 1 + (self.total - self.base + self.chunk_size - 1) // self.chunk_size
       if self.n <= 1 then self.connections = 1 end
-      if self.adaptive and self.n > 1 then
-        self.deciding = true -- once the first chunk is in (Source:decide)
-      else
-        self:pump()
-      end
+      self:pump()
     end
   end
   self.req = ch.segs[1].req
@@ -364,7 +396,7 @@ function Source:next()
     return self.req
   end
   -- the chunk is complete and consumed
-  if self.deciding then self:decide(ch) end
+  self.deciding = false
   self.done_bytes = self.done_bytes + (ch.pos - ch.a)
   self.chunks[self.cur] = false
   self.cur = self.cur + 1
@@ -424,7 +456,7 @@ function M.decode(client, job_id, opts)
   local function refill(d)
     local req = src.req
     if not req:done() then
-      async.await(req)
+      src:await(req)
       src:pump()
       return
     end
@@ -462,7 +494,7 @@ function M.copy(client, job_id, sink, opts)
         sink(s)
         n = n + #s
       elseif not req:done() then
-        async.await(req)
+        src:await(req)
         src:pump()
       else
         req = src:next()
