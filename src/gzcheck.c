@@ -18,7 +18,7 @@
 
 #include "infl.h"
 
-#define QUEUE_MAX (8 * 1024 * 1024) /* gzip bytes waiting for the inflater */
+#define QUEUE_MAX (4 * 1024 * 1024) /* gzip bytes waiting for the inflater */
 
 #define TD_GZC_MT "td.core.gzcheck"
 #define MAX_DEPTH_ITEMS ((uint64_t)1 << 40)
@@ -144,7 +144,7 @@ static int walk(gzcheck *g, const unsigned char *p, size_t n, uint64_t *skip_lef
 typedef struct gzc_ud {
   gzcheck g;
   uint64_t skip_left;
-  tdbuf plain;       /* inflated bytes being walked */
+  int stopped;       /* a failure was reported (the worker no longer walks) */
 } gzc_ud;
 
 static gzc_ud *check(lua_State *L) { return (gzc_ud *)luaL_checkudata(L, 1, TD_GZC_MT); }
@@ -156,52 +156,48 @@ static int push_failure(lua_State *L, gzcheck *g) {
   return 3;
 }
 
-/* Walk what the inflater has (wait: everything it will make from the
- * bytes so far, else what is ready now). 0, or -1 with g failed. */
-static int pump(gzc_ud *u, int wait) {
+/* The inflater's sink: walk each inflated block (on the worker thread). */
+static int walk_sink(void *ud, const char *p, size_t n, char *err, size_t errlen) {
+  gzc_ud *u = (gzc_ud *)ud;
   gzcheck *g = &u->g;
-  for (;;) {
-    long got = wait ? td_infl_get(g->infl, &u->plain, 1 << 20) : td_infl_take(g->infl, &u->plain);
-    if (got < 0) {
-      if (td_infl_oom(g->infl)) return fail(g, "memory", "out of memory");
-      char msg[200];
-      snprintf(msg, sizeof msg, "the result is not valid gzip data (%s)", td_infl_error(g->infl));
-      return fail(g, "corrupt", msg);
-    }
-    if (got == 0) return 0;
-    g->raw += (uint64_t)got;
-    if (walk(g, (const unsigned char *)tdbuf_head(&u->plain), tdbuf_size(&u->plain), &u->skip_left) != 0)
-      return -1;
-    tdbuf_reset(&u->plain);
-    if (!wait) return 0;
+  g->raw += (uint64_t)n;
+  if (walk(g, (const unsigned char *)p, n, &u->skip_left) == 0) return 0;
+  snprintf(err, errlen, "%s", g->why);
+  return -1;
+}
+
+/* The inflater failed: g failed with its kind and message. */
+static void infl_failed(gzcheck *g) {
+  if (g->failed) return; /* walk_sink already said why */
+  if (td_infl_oom(g->infl)) fail(g, "memory", "out of memory");
+  else {
+    char msg[200];
+    snprintf(msg, sizeof msg, "the result is not valid gzip data (%s)", td_infl_error(g->infl));
+    fail(g, "corrupt", msg);
   }
 }
 
 /* v:update(bytes) -> true, or nil, kind, message
- * The bytes are inflated on a second thread and walked as they come out,
- * so checking costs the caller little more than a copy. */
+ * The bytes are inflated and walked on a second thread, so checking costs
+ * the caller little more than a copy; a failure shows at a later update or
+ * at finish. */
 static int gzc_update(lua_State *L) {
   gzc_ud *u = check(L);
   gzcheck *g = &u->g;
   size_t n;
   const char *s = luaL_checklstring(L, 2, &n);
-  if (g->failed) return push_failure(L, g);
-  g->wire += n;
-  if (td_infl_put(g->infl, s, n) != 0) {
+  /* g's walk state belongs to the worker until it failed or finished */
+  if (!u->stopped && (td_infl_failed(g->infl) ||
+                      (td_infl_queued(g->infl) > QUEUE_MAX && td_infl_wait(g->infl, QUEUE_MAX / 2) < 0))) {
+    infl_failed(g);
+    u->stopped = 1;
+  }
+  if (!u->stopped && td_infl_put(g->infl, s, n) != 0) {
     fail(g, "memory", "out of memory");
-    return push_failure(L, g);
+    u->stopped = 1;
   }
-  /* bounded memory: wait for the inflater while too much is queued */
-  while (!g->failed && td_infl_queued(g->infl) > QUEUE_MAX) {
-    long got = td_infl_get(g->infl, &u->plain, 1 << 20);
-    if (got <= 0) break;
-    g->raw += (uint64_t)got;
-    if (walk(g, (const unsigned char *)tdbuf_head(&u->plain), tdbuf_size(&u->plain), &u->skip_left) != 0)
-      break;
-    tdbuf_reset(&u->plain);
-  }
-  if (!g->failed) pump(u, 0);
-  if (g->failed) return push_failure(L, g);
+  if (u->stopped) return push_failure(L, g);
+  g->wire += n;
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -210,7 +206,8 @@ static int gzc_update(lua_State *L) {
 static int gzc_finish(lua_State *L) {
   gzc_ud *u = check(L);
   gzcheck *g = &u->g;
-  if (!g->failed) pump(u, 1);
+  if (!u->stopped && td_infl_wait(g->infl, 0) < 0) infl_failed(g);
+  u->stopped = 1; /* the worker is idle from here on */
   if (g->failed) return push_failure(L, g);
   if (g->wire == 0) {
     fail(g, "truncated", "the result is empty (not even a gzip header)");
@@ -234,7 +231,6 @@ static int gzc_gc(lua_State *L) {
   td_infl_free(u->g.infl);
   u->g.infl = NULL;
   tdbuf_free(&u->g.tail);
-  tdbuf_free(&u->plain);
   return 0;
 }
 
@@ -251,6 +247,7 @@ int td_l_gzcheck(lua_State *L) {
   luaL_setmetatable(L, TD_GZC_MT);
   u->g.infl = td_infl_new(thread);
   if (!u->g.infl) return td_error(L, "memory", "out of memory");
+  td_infl_set_sink(u->g.infl, walk_sink, u);
   return 1;
 }
 

@@ -180,3 +180,28 @@ test("core.configure: the client-wide connection cap", function()
   like(e.message, "max_connections")
   core.configure { max_connections = before }
 end)
+
+test("core.gzcheck verifies on the second thread or inline alike: rows counted, corrupt and truncated data refused", function()
+  local gz = core.gzip(rows_bytes(1, 3000)) .. core.gzip(rows_bytes(3001, 5000))
+  for _, thread in ipairs { true, false } do
+    local function check(bytes, piece)
+      local v <close> = core.gzcheck { thread = thread }
+      for pos = 1, #bytes, piece do
+        local good, kind, msg = v:update(bytes:sub(pos, pos + piece - 1))
+        if not good then return nil, kind, msg end
+      end
+      return v:finish()
+    end
+    eq(check(gz, 999), 5000)
+    eq(check(gz, #gz), 5000)
+    local rows, kind = check(gz:sub(1, #gz - 3), 4096)
+    eq(rows, nil)
+    eq(kind, "truncated")
+    rows, kind = check(gz .. "junk", 4096)
+    eq(kind, "corrupt")
+    rows, kind = check(core.gzip("\x01\x02"), 100)
+    eq(kind, "corrupt", "values that are not rows")
+    rows, kind = check(("\x8a\x13\xf0\x01"):rep(300), 100)
+    eq(kind, "corrupt")
+  end
+end)

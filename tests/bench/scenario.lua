@@ -38,10 +38,14 @@ function S.ceiling(file)
   collectgarbage()
   local t0 = core.now()
   local d = core.decoder { rows = true }
-  d:feed(raw)
-  d:finish()
+  local pos, step = 1, 1 << 20
+  local function refill(dec) -- 1 MiB at a time, as a stream would come
+    if pos > #raw then dec:finish() return end
+    dec:feed(raw:sub(pos, pos + step - 1))
+    pos = pos + step
+  end
   local n, sum = 0, 0
-  for row in d:iter(function() end) do
+  for row in d:iter(refill) do
     n = n + 1
     sum = sum + touch(row)
   end
