@@ -439,3 +439,18 @@ test("w:pull(decoder): a stream that ends inside a row or holds a non-row raises
   ok(errors.is(e, "corrupt"), tostring(e))
   like(e.message, "not a row")
 end)
+
+test("formats.json (core.json_encode) is the oracle's JSON of any value", function()
+  math.randomseed(77)
+  for _ = 1, 3000 do
+    local v = random_value(math.random, 0)
+    same(formats.json(v), oracle.json(v), "json of a random value")
+  end
+  eq(formats.json(nil), "null")
+  eq(formats.json(NULL), "null")
+  eq(formats.json { b = 1, a = { 1.5, "x" } }, '{"a": [1.5, "x"], "b": 1}')
+  local deep = {}
+  local cur = deep
+  for _ = 1, 70 do cur[1] = {} cur = cur[1] end
+  like(tostring(t.raises(formats.json, deep)), "nested too deeply")
+end)

@@ -58,6 +58,12 @@ function M.columns(columns)
   return names, kinds
 end
 
+--- The JSON text of a value by the rules of the JSON cells (td.null is
+-- null; tables are arrays or maps with sorted keys; ", " and ": "
+-- separators; NaN and the infinities as strings). Raises "value nested too
+-- deeply for JSON" beyond 64 levels.
+M.json = core.json_encode
+
 -- the writer in C: text is handed to the sink in pieces of about FLUSH bytes
 local FLUSH = 64 * 1024
 local TEXT = { csv = true, tsv = true, json = true, jsonl = true }
