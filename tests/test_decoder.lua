@@ -178,6 +178,10 @@ test("core.configure: the client-wide connection cap", function()
   local e = t.raises(core.configure, { max_connections = 0 })
   t.ok(errors.is(e, "usage"), tostring(e))
   like(e.message, "max_connections")
+  td.client { apikey = "1/x", endpoint = "http://127.0.0.1:1", max_connections = 5 }
+  eq(core.configure().max_connections, 5, "td.client{max_connections=} sets the cap")
+  e = t.raises(td.client, { apikey = "1/x", max_connections = "many" })
+  t.ok(errors.is(e, "usage"), tostring(e))
   core.configure { max_connections = before }
 end)
 
