@@ -39,8 +39,7 @@ typedef struct gzcheck {
 static int fail(gzcheck *g, const char *kind, const char *msg) {
   g->failed = 1;
   g->kind = kind;
-  strncpy(g->why, msg, sizeof g->why - 1);
-  g->why[sizeof g->why - 1] = '\0';
+  snprintf(g->why, sizeof g->why, "%s", msg);
   return -1;
 }
 
@@ -171,9 +170,8 @@ static void infl_failed(gzcheck *g) {
   if (g->failed) return; /* walk_sink already said why */
   if (td_infl_oom(g->infl)) fail(g, "memory", "out of memory");
   else {
-    char msg[200];
-    snprintf(msg, sizeof msg, "the result is not valid gzip data (%s)", td_infl_error(g->infl));
-    fail(g, "corrupt", msg);
+    fail(g, "corrupt", "");
+    snprintf(g->why, sizeof g->why, "the result is not valid gzip data (%.100s)", td_infl_error(g->infl));
   }
 }
 
