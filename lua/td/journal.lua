@@ -82,7 +82,7 @@ function M.open(path)
   if f then
     local text = f:read("a")
     f:close()
-    local ok, d = pcall(require("cjson").decode, text)
+    local ok, d = pcall(require("td.http").decode_json, text) -- integers stay integers
     if not ok or type(d) ~= "table" or d.tdlua_journal == nil or type(d.steps) ~= "table" then
       errors.raise { kind = "json", message = ("td.journal: %s is not a tdlua journal"):format(path),
         hint = "remove it to start afresh" }
