@@ -1,5 +1,5 @@
 --- td.client: a configured connection to TD (core API and workflow API).
--- td.client{apikey=, endpoint=, workflow_endpoint=, region=, trace=,
+-- td.client{apikey=, endpoint=, workflow_endpoint=, region=, profile=, trace=,
 --   max_retries=, retry_base_delay=, retry_max_delay=, retry_max_time=,
 --   connect_timeout=, timeout=, read_timeout=, ca_file=, insecure_http=}
 -- The API methods live in td/v3/*.lua (and the workflow API in
@@ -79,7 +79,7 @@ local NUM_OPTS = {
 }
 local KNOWN = {
   apikey = true, endpoint = true, workflow_endpoint = true, region = true, trace = true,
-  ca_file = true, insecure_http = true, config_path = true, dry_run = true,
+  ca_file = true, insecure_http = true, config_path = true, dry_run = true, profile = true,
 }
 for k in pairs(NUM_OPTS) do KNOWN[k] = true end
 for k in pairs(KNOWN) do plain[k] = true end

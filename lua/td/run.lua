@@ -137,8 +137,9 @@ function M.report(err, traceback, interrupted, timed_out, progname)
   local msg
   if timed_out then
     status, name = M.STATUS.timeout, "timeout"
-    msg = ("timeout: the script ran longer than --max-runtime %s and was stopped"):format(tostring(host.max_runtime))
-    err = require("td.errors").new { kind = "timeout", message = msg }
+    err = require("td.errors").new { kind = "timeout",
+      message = ("the script ran longer than --max-runtime %s and was stopped"):format(tostring(host.max_runtime)) }
+    msg = tostring(err)
   elseif interrupted then
     status, name = M.STATUS.interrupted, "interrupted"
   end
@@ -211,8 +212,8 @@ end
 
 --- run.finish(): after the script: wait for the loops it started.
 function M.finish()
-  local async = package.loaded["td.async"]
-  if async and async.wait_loops then async.wait_loops() end
+  local loops = package.loaded["td.loops"]
+  if loops then loops.wait_all() end
 end
 
 --- run.repl(): before the REPL: globals are free there.

@@ -602,6 +602,11 @@ def ctl_state(req):
         return out
 
 
+def hook_post(req, name):
+    """A chat webhook (Slack-style): logged like any request, answers "ok"."""
+    return Response(200, b"ok", "text/plain; charset=utf-8")
+
+
 def register_control(app):
     r = lambda m, p, h: app.route(m, p, h, auth=False, locked=False, control=True)
     r("POST", "/__fake/reset", ctl_reset)
@@ -613,6 +618,8 @@ def register_control(app):
     r("GET", "/__fake/log", ctl_log)
     r("DELETE", "/__fake/log", ctl_clear_log)
     r("GET", "/__fake/state", ctl_state)
+    # a local webhook for alerts (td.notify); logged, and faults apply
+    app.route("POST", "/hooks/<name>", hook_post, auth=False)
 
 
 # ---------------------------------------------------------------------------
