@@ -54,6 +54,18 @@ static void interrupt_now(void) {
   if (globalL) lua_sethook(globalL, lstop, flag, 1);
 }
 
+static void on_signal(int sig);
+
+/* install on_signal (or SIG_DFL) for sig; sigaction, so the handler stays
+ * installed after a delivery (signal() may reset it) */
+static void set_handler(int sig, int on) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on ? on_signal : SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  sigaction(sig, &sa, NULL);
+}
+
 static void on_signal(int sig) {
   if (sig == SIGALRM) {
     alarm_fired = 1;
@@ -64,7 +76,7 @@ static void on_signal(int sig) {
     stop_requested = 1;
     return;
   }
-  signal(sig, SIG_DFL); /* the next one kills the process */
+  set_handler(sig, 0); /* the next one kills the process */
   interrupt_now();
 }
 
@@ -90,7 +102,7 @@ static int h_set_alarm(lua_State *L) {
     it.it_value.tv_usec = (suseconds_t)((secs - (double)(time_t)secs) * 1e6);
     if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0) it.it_value.tv_usec = 1;
   }
-  signal(SIGALRM, on_signal);
+  set_handler(SIGALRM, 1);
   setitimer(ITIMER_REAL, &it, NULL);
   return 0;
 }
@@ -399,8 +411,8 @@ int tdhost_call(lua_State *L, int nargs, int nres) {
   lua_insert(L, base);
   globalL = L;
   was_interrupted = 0;
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
+  set_handler(SIGINT, 1);
+  set_handler(SIGTERM, 1);
   int st = lua_pcall(L, nargs, nres, base);
   lua_remove(L, base);
   int status = 0;
@@ -408,8 +420,8 @@ int tdhost_call(lua_State *L, int nargs, int nres) {
     if (alarm_fired) was_interrupted = 1;
     status = report_failure(L);
   }
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
+  set_handler(SIGINT, 0);
+  set_handler(SIGTERM, 0);
   return status;
 }
 

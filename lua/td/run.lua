@@ -197,6 +197,15 @@ end
 --- run.start(): before the script: strict globals (unless --no-strict),
 -- --lock, --journal and --max-runtime.
 function M.start()
+  if host.log_level or host.log_format then
+    local log = require "td.log"
+    for opt, fn in pairs { ["--log-level"] = host.log_level and log.level, ["--log-format"] = host.log_format and log.format } do
+      local ok, err = pcall(fn, opt == "--log-level" and host.log_level or host.log_format)
+      if not ok then
+        require("td.errors").raise { kind = "usage", message = opt .. ": " .. tostring(err.message or err):gsub("^td%.log%.%a+: ", "") }
+      end
+    end
+  end
   if not host.no_strict then M.strict(true) end
   if host.lock then M.lock(host.lock) end
   if host.journal then require("td.journal").open(host.journal) end
