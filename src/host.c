@@ -349,8 +349,31 @@ static int msghandler(lua_State *L) {
   return 1;
 }
 
+/* msg -> require("td.redact").text(msg) (run protected) */
+static int redact_msg(lua_State *L) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "td.redact");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "text");
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+/* Replace the string on top with what td.redact.text makes of it (left as it
+ * is when td.redact cannot run): the host's own printing of an uncaught
+ * error never shows a secret the process knows. */
+static void redact_top(lua_State *L) {
+  if (lua_type(L, -1) != LUA_TSTRING || !lua_checkstack(L, 4)) return;
+  lua_pushcfunction(L, redact_msg);
+  lua_pushvalue(L, -2); /* msg redact_msg msg */
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) lua_remove(L, -2);
+  else lua_pop(L, 1);
+}
+
 int tdhost_report(lua_State *L, int status) {
   if (status != LUA_OK) {
+    redact_top(L);
     const char *msg = lua_tostring(L, -1);
     fprintf(stderr, "%s: %s\n", tdhost_progname, msg ? msg : "(error)");
     fflush(stderr);

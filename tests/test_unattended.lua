@@ -77,6 +77,11 @@ test("exit statuses tell failures apart (job failed, killed, timeout, auth, rate
   like(err, "^tdlua: job_failed")
   code = run_e([[td.query("SELECT fake_killed", { db = "web" }):wait()]])
   eq(code, 4)
+  -- several waits: the status their failures share
+  code = run_e([[td.wait_all { td.query("SELECT fake_error", { db = "web" }), td.query("SELECT fake_error 2", { db = "web" }) }]])
+  eq(code, 3)
+  code = run_e([[td.wait_all { td.query("SELECT fake_error", { db = "web" }), td.query("SELECT fake_killed", { db = "web" }) }]])
+  eq(code, 1)
   code = run_e([[td.query("SELECT fake_stuck", { db = "web" }):wait { timeout = 0.1 }]])
   eq(code, 5)
   code, _, err = t.run("-e " .. q("td.databases()"), env { TD_API_KEY = "1/" .. ("9"):rep(40) })
@@ -274,7 +279,7 @@ test("td.wait_all shows one summary for all the objects, not a line per object",
   local code, _, err = run_e([[
     local jobs = {}
     for i = 1, 3 do jobs[i] = td.query(i == 2 and "SELECT fake_error" or "SELECT 1", { db = "web" }) end
-    local r = td.wait_all(jobs, { interval = 0.05, max_interval = 0.05 })
+    local r = td.wait_all(jobs, { interval = 0.05, max_interval = 0.05, collect = true })
     print(r[1].ok, r[2].ok, r[3].ok)]], nil, { TDLUA_PROGRESS_INTERVAL = "0.1" })
   eq(code, 0, err)
   like(err, "INFO  wait_all for 3: %d running")

@@ -38,9 +38,18 @@ local KIND_STATUS = {
   aborted = "declined", declined = "declined", locked = "locked", interrupted = "interrupted",
 }
 
---- run.status_of(err) -> the exit status for an error value (see the table).
+--- run.status_of(err) -> the exit status for an error value (see the
+-- table). A `some_failed` error (td.wait_all, td.map, td.wait) has the
+-- status its failures share, else 1.
 function M.status_of(err)
   local kind = type(err) == "table" and err.kind
+  if kind == "some_failed" and type(err.failures) == "table" and err.failures[1] then
+    local st, nm = M.status_of(err.failures[1].err)
+    for _, f in ipairs(err.failures) do
+      if M.status_of(f.err) ~= st then return M.STATUS.error, "error" end
+    end
+    return st, nm
+  end
   if err == "interrupted" then kind = "interrupted" end
   local name = KIND_STATUS[kind] or "error"
   return M.STATUS[name], name
