@@ -166,16 +166,14 @@ function Group:show(force)
   local lines = self:summary()
   local redact = require "td.redact"
   if self.live then
+    -- back to the summary's first line, clear to the end of the screen, redraw
     local out = {}
     if self.lines > 1 then out[1] = ("\27[%dA"):format(self.lines - 1) end
-    for i, l in ipairs(lines) do
-      out[#out + 1] = "\r\27[K" .. redact.text(l)
-      if i < #lines then out[#out + 1] = "\n" end
-    end
-    if #lines < self.lines then out[#out + 1] = "\n\r\27[K\27[1A" end
+    out[#out + 1] = "\r\27[J"
+    for i, l in ipairs(lines) do out[#out + 1] = redact.text(l) .. (i < #lines and "\n" or "") end
     io.stderr:write(table.concat(out))
     io.stderr:flush()
-    self.lines = math.max(#lines, self.lines)
+    self.lines = #lines -- the cursor is on the last line drawn
   else
     require("td.log").write("info", table.concat(lines, "; "))
   end
@@ -207,9 +205,7 @@ function Group:done()
   if not self.on then return end
   if self.live then
     if self.last then
-      local out = { "\r\27[K" }
-      for _ = 2, self.lines do out[#out + 1] = "\27[1A\r\27[K" end
-      io.stderr:write(table.concat(out))
+      io.stderr:write((self.lines > 1 and ("\27[%dA"):format(self.lines - 1) or "") .. "\r\27[J")
       io.stderr:flush()
     end
   elseif self.last then
