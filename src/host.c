@@ -107,53 +107,6 @@ static int h_set_alarm(lua_State *L) {
   return 0;
 }
 
-/* host.write_atomic(path, data) -> true | nil, message: write data to
- * path.tmp (mode 0600), fsync it, rename it over path and fsync the folder,
- * so a crash leaves either the old file or the new one. */
-static int h_write_atomic(lua_State *L) {
-  size_t n;
-  const char *path = luaL_checkstring(L, 1);
-  const char *data = luaL_checklstring(L, 2, &n);
-  const char *tmp = lua_pushfstring(L, "%s.tmp", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) goto fail;
-  fchmod(fd, 0600);
-  for (size_t off = 0; off < n;) {
-    ssize_t w = write(fd, data + off, n - off);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      goto fail_fd;
-    }
-    off += (size_t)w;
-  }
-  if (fsync(fd) != 0) goto fail_fd;
-  if (close(fd) != 0) goto fail;
-  if (rename(tmp, path) != 0) goto fail;
-  {
-    const char *slash = strrchr(path, '/');
-    const char *dir = slash ? lua_pushlstring(L, path, slash == path ? 1 : (size_t)(slash - path)) : ".";
-    int dfd = open(dir, O_RDONLY | O_CLOEXEC);
-    if (dfd >= 0) {
-      fsync(dfd);
-      close(dfd);
-    }
-  }
-  lua_pushboolean(L, 1);
-  return 1;
-fail_fd: {
-  int e = errno;
-  close(fd);
-  errno = e;
-}
-fail: {
-  int e = errno;
-  unlink(tmp);
-  lua_pushnil(L);
-  lua_pushfstring(L, "%s: %s", path, strerror(e));
-  return 2;
-}
-}
-
 /* A held lock: the open descriptor; closing it (or exiting) releases it. */
 static int lock_gc(lua_State *L) {
   int *fd = (int *)luaL_checkudata(L, 1, "tdhost.lock");
@@ -288,7 +241,7 @@ static int open_libs(lua_State *L) {
   }
   {
     static const luaL_Reg fns[] = {{"defer_stops", h_defer_stops}, {"stop_requested", h_stop_requested},
-                                   {"set_alarm", h_set_alarm},     {"write_atomic", h_write_atomic},
+                                   {"set_alarm", h_set_alarm},
                                    {"lock_file", h_lock},              {NULL, NULL}};
     luaL_setfuncs(L, fns, 0);
   }

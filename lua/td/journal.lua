@@ -9,8 +9,8 @@
 -- domain_key, the attempt's retry name - so TD answers with what the
 -- killed run created.
 --
--- The journal is JSON, written atomically (a .tmp file, fsync, rename) with
--- mode 0600, and holds no secret: recorded results and error messages go
+-- The journal is JSON, written atomically through td.output (a .tmp file,
+-- fsync, rename) with mode 0600, and holds no secret: recorded results and error messages go
 -- through td.redact, and objects (jobs, attempts) are recorded as their
 -- plain fields only.
 local errors = require "td.errors"
@@ -18,7 +18,6 @@ local redact = require "td.redact"
 
 local M = {}
 
-local host = package.loaded["td.host"] or {}
 local VERSION = 1
 
 local state      -- the open journal: { path =, data = } or nil
@@ -49,21 +48,21 @@ local function fnv(s)
   return ("%08x"):format(h)
 end
 
+-- written through td.output, the one place that writes files: path.tmp,
+-- fsync, rename; always mode 0600
 local function save()
-  local cjson = require "cjson"
-  local text = cjson.encode(state.data)
-  if host.write_atomic then
-    local ok, err = host.write_atomic(state.path, text .. "\n")
-    if not ok then errors.raise { kind = "io", message = "journal: cannot write " .. tostring(err) } end
-  else
-    -- a plain lua5.4 (no fsync there): .tmp and rename
-    local tmp = state.path .. ".tmp"
-    local f, err = io.open(tmp, "wb")
-    if not f then errors.raise { kind = "io", message = "journal: cannot write " .. tostring(err) } end
-    f:write(text, "\n")
-    f:close()
-    local ok, rerr = os.rename(tmp, state.path)
-    if not ok then errors.raise { kind = "io", message = "journal: cannot write " .. tostring(rerr) } end
+  local output = require "td.output"
+  local text = require("cjson").encode(state.data)
+  local plan = output.check(state.path, "td.journal")
+  if plan.kind == "replace" then plan.mode = tonumber("600", 8) end
+  local out = output.open(plan, "td.journal")
+  local ok, err = pcall(function()
+    out:write(text .. "\n")
+    out:commit()
+  end)
+  if not ok then
+    out:abort()
+    error(err, 0)
   end
 end
 
