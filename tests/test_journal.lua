@@ -83,7 +83,7 @@ local function session_attempts()
 end
 
 -- the whole runbook, killed where `point` says, then re-run to the end
-local function kill_and_rerun(running_secs, point)
+local function kill_and_rerun(running_secs, point, after_kill)
   t.reset { mode = "time", queued_secs = 0, running_secs = running_secs }
   config { wf_mode = "time", wf_task_secs = 100000 }
   local jpath = t.fake().dir .. "/etl.journal"
@@ -92,6 +92,7 @@ local function kill_and_rerun(running_secs, point)
   local pid = start(args)
   point(pid, jpath)
   kill9(pid)
+  if after_kill then after_kill() end
   -- what the killed run left behind: TD finishes what it was given
   config { running_secs = 0, wf_task_secs = 0 }
   local code, out, err = t.run(args, env())
@@ -108,11 +109,14 @@ end
 test("a runbook killed right after a job submission (reply lost) re-attaches on the re-run", function()
   local err = kill_and_rerun(100000, function(pid)
     -- hold the first submission's reply back, then kill while it is in flight
-    t.fault { method = "POST", path = "^/v3/job/issue/", delay = 1.5, times = 1 }
+    t.fault { method = "POST", path = "^/v3/job/issue/", delay = 0.5, times = 1 }
     wait_for("the submission to reach the server", function()
       local faults = td.http.request(t.client(), { path = "/__fake/faults", auth = false })
       return faults.faults[1] and faults.faults[1].hits == 1
     end, pid)
+  end, function()
+    -- the server goes on and creates the job: its reply has nobody to reach
+    wait_for("the job of the lost reply", function() return new_jobs() == 1 end)
   end)
   like(err, "step stage: resuming")
   eq(session_attempts(), 1)

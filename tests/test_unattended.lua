@@ -26,7 +26,8 @@ local function bin() return os.getenv("TDLUA_BIN") or arg[-1] or "./tdlua" end
 -- for its exit status
 local function start(args, extra_env)
   local base = t.fake().dir .. "/bg"
-  os.remove(base .. ".rc")
+  -- nothing from an earlier start may be mistaken for this one's
+  for _, ext in ipairs { ".rc", ".out", ".err" } do os.remove(base .. ext) end
   local envs = {}
   for k, v in pairs(env(extra_env)) do envs[#envs + 1] = k .. "=" .. q(v) end
   local inner = ("env %s %s %s >%s 2>%s </dev/null & echo $! >%s; wait $!; echo $? >%s"):format(
