@@ -46,6 +46,7 @@ form-encoded or JSON-object body; ``req.user`` is the key's user name.
 """
 
 import argparse
+import email.utils
 import hashlib
 import importlib
 import importlib.util
@@ -114,7 +115,7 @@ REASONS = {
 }
 
 FAULT_ACTIONS = ("respond", "reset", "close", "truncate", "slow", "html",
-                 "badjson", "pass", "stall", "shape", "echo")
+                 "badjson", "pass", "stall", "shape", "echo", "echo_key")
 
 # "shape" faults: the JSON sent instead of (or made from) the real answer
 SHAPES = ("null", "number", "string", "array", "object", "missing", "wrongtype")
@@ -647,6 +648,14 @@ HTML_PAGE = ("<html>\r\n<head><title>{code} {reason}</title></head>\r\n<body>\r\
 
 
 class Handler(BaseHTTPRequestHandler):
+    def date_time_string(self, timestamp=None):
+        # the Date header tells the fake's clock, as TD's tells its own, so
+        # the times in answers (createdAt, ...) and Date agree
+        clock = sys.modules.get("v3")
+        if timestamp is None and clock is not None and getattr(clock, "STATE", None) is not None:
+            timestamp = clock.STATE.now()
+        return email.utils.formatdate(timestamp, usegmt=True)
+
     protocol_version = "HTTP/1.1"
     # headers and body go out in separate writes: without TCP_NODELAY each
     # small response waits for the client's delayed ACK (about 40 ms)
@@ -837,6 +846,8 @@ class Handler(BaseHTTPRequestHandler):
             resp = self._shape(real, fault)
         elif action == "echo":
             resp = self._echo(req, fault)
+        elif action == "echo_key":
+            resp = self._echo_key(req, fault)
         else:  # respond
             code = int(fault.get("status", 500))
             b = fault.get("body")
@@ -963,6 +974,21 @@ class Handler(BaseHTTPRequestHandler):
         return Response.json(obj, status=status)
 
     @staticmethod
+    def _echo_key(req, fault):
+        """An error that repeats the request's API key in every encoding:
+        in the message, the details, the body and X-Request-Id."""
+        auth = req.header("Authorization") or ""
+        key = auth[4:].strip() if auth.startswith("TD1 ") else auth
+        enc = key_encodings(key)
+        which = fault.get("encoding")
+        shown = [enc[which]] if which else list(enc.values())
+        body = ('{"error": "Unauthorized", "message": "the key %s is not valid", "details": {"keys": ["%s"]}}'
+                % (" ".join(shown), '", "'.join(shown)))
+        resp = Response(int(fault.get("status", 401)), body.encode("utf-8"), "application/json; charset=utf-8")
+        resp.headers.append(("X-Request-Id", "req-" + (enc[which] if which else enc["url_upper"])))
+        return resp
+
+    @staticmethod
     def _echo(req, fault):
         """The request itself: raw body, or a JSON description of it."""
         if fault.get("raw"):
@@ -979,6 +1005,20 @@ class Handler(BaseHTTPRequestHandler):
                               "body": text, "body_size": len(req.body),
                               "form": req.form, "json": req.json},
                              status=int(fault.get("status", 200)))
+
+
+def key_encodings(key):
+    """The request's API key as a careless server might echo it."""
+    import base64
+    bare = key.split("/", 1)[1] if "/" in key else key
+    up = urllib.parse.quote(key, safe="")
+    return {
+        "verbatim": key, "bare": bare, "url_upper": up,
+        "url_lower": re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), up),
+        "json": key.replace("/", "\\/"),
+        "basic": base64.b64encode(("user:" + key).encode()).decode(),
+        "base64": base64.b64encode(key.encode()).decode(),
+    }
 
 
 def _drop_path(obj, parts):

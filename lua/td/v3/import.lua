@@ -26,17 +26,11 @@ local pcall, type = pcall, type
 -- chunk is about 1 MiB on the wire
 local DEFAULT_CHUNK_SIZE = 5 * 1024 * 1024
 
---- A fresh unique id: 32 hex digits.
+--- A fresh unique id: 32 hex digits (td.submit: the journal's inside a
+-- journaled step, so a re-run uploads under the same ids and TD keeps one
+-- copy of each chunk).
 local function new_unique_id()
-  local f = io.open("/dev/urandom", "rb")
-  local bytes = f and f:read(16)
-  if f then f:close() end
-  if not bytes or #bytes < 16 then
-    local t = {}
-    for i = 1, 16 do t[i] = string.char(math.random(0, 255)) end
-    bytes = table.concat(t)
-  end
-  return (bytes:gsub(".", function(c) return ("%02x"):format(c:byte()) end))
+  return require("td.submit").key(nil, "import")
 end
 
 local function check_unique_id(fname, argname, v)
@@ -63,12 +57,16 @@ local function check_rows(fname, rows)
   end
 end
 
-local function put_chunk(client, db, tbl, uid, body)
+local function put_chunk(client, db, tbl, uid, body, records)
   local path = uid and http.path("/v3/table/import_with_id/%s/%s/%s/msgpack.gz", db, tbl, uid)
     or http.path("/v3/table/import/%s/%s/msgpack.gz", db, tbl)
   return http.request(client, {
     method = "PUT", path = path, body = body, content_type = "application/octet-stream",
     idempotent = uid ~= nil, -- TD stores a unique id once: a retried PUT cannot duplicate rows
+    describe = function()
+      return ("import %s into %s.%s (%d bytes of msgpack.gz%s)"):format(
+        records and (records .. " records") or "pre-encoded records", db, tbl, #body, uid and (", unique id " .. uid) or "")
+    end,
   })
 end
 
@@ -88,7 +86,7 @@ local function run(client, fname, db, tbl, rows, base, chunk_size)
     if not body then return end
     local n = sum.chunks + 1
     local uid = base and (base .. "-" .. n)
-    local ok, err = pcall(put_chunk, client, db, tbl, uid, body)
+    local ok, err = pcall(put_chunk, client, db, tbl, uid, body, select(2, p:count()) - sum.records)
     if not ok then
       if errors.is(err) then -- say how far the import got
         err.imported_records, err.imported_chunks = sum.records, sum.chunks

@@ -61,9 +61,18 @@ local function merge(job, t)
 end
 
 --- job:refresh() - update status fields from /v3/job/status (cheap).
+-- what job/status and job/show must answer: a job with its status
+local JOB_STATUSES = { queued = true, booting = true, running = true, success = true, error = true, killed = true }
+local function job_shape(d)
+  if type(d.status) ~= "string" then return "no job status in the answer" end
+  if not JOB_STATUSES[d.status] then return ("an unknown job status %q"):format(d.status) end
+  return nil
+end
+M.job_shape = job_shape
+
 function Job:refresh()
   check(self, "refresh")
-  merge(self, (http.request(client_of(self), { path = http.path("/v3/job/status/%s", self.job_id) })))
+  merge(self, (http.request(client_of(self), { path = http.path("/v3/job/status/%s", self.job_id), expect = job_shape })))
   return self
 end
 
@@ -71,7 +80,7 @@ end
 -- debug.cmdout and debug.stderr.
 function Job:show()
   check(self, "show")
-  merge(self, (http.request(client_of(self), { path = http.path("/v3/job/show/%s", self.job_id) })))
+  merge(self, (http.request(client_of(self), { path = http.path("/v3/job/show/%s", self.job_id), expect = job_shape })))
   return self
 end
 
@@ -144,7 +153,13 @@ function Job:wait(opts)
     end
   end)
   bar:done()
-  if not ok then error(err, 0) end
+  if not ok then
+    if err == "interrupted" or (errors.is(err) and err.kind == "interrupted") then
+      -- Ctrl-C stops the wait, not the job: say which one keeps running
+      errors.raise { kind = "interrupted", message = "stopped by Ctrl-C", job_id = self.job_id }
+    end
+    error(err, 0)
+  end
   if self.status ~= "success" then fail(self) end
   if not self.hive_result_schema then pcall(self.show, self) end
   return self
@@ -231,20 +246,25 @@ function Job:fetch(n, opts)
 end
 
 --- job:result_table(n, {timeout =, progress =}) - { columns = {...}, rows
--- = {...} } with at most n rows (all when n is nil), ready for td.pretty.
+-- = {...}, total = } with at most n rows (all when n is nil), ready for
+-- td.pretty; when the result has more rows, `total` is its size
+-- (num_records) and it prints "(first 3 of 50 rows)".
 function Job:result_table(n, opts)
   check(self, "result_table")
   if n ~= nil then errors.check("job:result_table", "n", n, "integer") end
   local o = fetch_opts("job:result_table", self, opts)
   ensure_success(self, o)
   local cols = self:columns()
-  local rows = {}
+  local rows, cut = {}, false
   for row in self:rows { parallel = n == nil and "auto" or false } do
+    if n and #rows >= n then cut = true break end
     rows[#rows + 1] = row
-    if n and #rows >= n then break end
   end
-  return setmetatable({ columns = cols, rows = rows }, { __name = "td.result_table",
-    __tostring = function(t) return require("td.pretty").table(t.columns, t.rows) end })
+  -- total: the result's size when only the first n rows were taken
+  local total = nil
+  if cut then total = math.type(self.num_records) == "integer" and self.num_records or true end
+  return setmetatable({ columns = cols, rows = rows, total = total }, { __name = "td.result_table",
+    __tostring = function(t) return require("td.pretty").table(t.columns, t.rows, { total = t.total }) end })
 end
 
 --- job:download(target, {format =, header = false, objects = false,

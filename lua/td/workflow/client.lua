@@ -13,6 +13,7 @@
 -- its method. The thin operations (version, secrets) are declared as data
 -- (td/ops.lua); the pools in td/workflow/pools.lua.
 local errors = require "td.errors"
+local submit = require "td.submit"
 local base = require "td.workflow.base"
 local ops = require "td.ops"
 local attempt = require "td.workflow.attempt"
@@ -178,8 +179,9 @@ end
 
 --- wf:push(name, dir, {revision =, schedule_from =, clear_schedule =,
 -- skip_schedule =}) -> Project. Packs the directory (or a table of
--- path = content) into a tar.gz in-process, without dotfiles, checks the
--- 2 MiB limit first and uploads it as a new revision (a fresh unique name
+-- path = content) into a tar.gz in-process, without dotfiles (max_size =
+-- a limit checked before uploading; otherwise the server judges, TD's
+-- being 10 MB) and uploads it as a new revision (a fresh unique name
 -- unless `revision` is given). clear_schedule = true | name | {names}
 -- restarts those schedules from schedule_from (or now).
 function WF:push(name, dir, opts)
@@ -345,7 +347,7 @@ local MODES = { hour = true, day = true, schedule = true, next_schedule = true }
 --- A session time argument -> what truncated_session_time takes.
 local function session_time_arg(fname, t)
   if t == "now" then return base.iso(os.time()) end
-  if type(t) == "number" then return base.iso(t) end
+  if type(t) == "number" then return base.instant(fname, "session_time", t) end
   if type(t) == "string" then
     if base.has_zone(t) then return base.instant(fname, "session_time", t) end
     local l = base.local_time(t)
@@ -493,7 +495,7 @@ end
 function WF:attempt(id)
   local c = cl(self, "attempt")
   id = base.id("attempt", "id", id)
-  return attempt.wrap(c, (base.request(c, { path = base.path("/api/attempts/%s", id) })))
+  return attempt.wrap(c, (base.request(c, { path = base.path("/api/attempts/%s", id), expect = attempt.shape })))
 end
 
 --- wf:kill(attempt_id) -> the Attempt (see attempt:kill).
@@ -503,11 +505,21 @@ function WF:kill(id)
 end
 
 local SESSION_MODES = { now = false, hourly = "hour", daily = "day" }
+
+-- what PUT /api/attempts must answer: an attempt (200, or 409 with the existing one)
+local function attempt_shape(d)
+  if type(d) ~= "table" or (math.type(d.id) ~= "integer" and type(d.id) ~= "string") then
+    return "no attempt id in the answer"
+  end
+  return nil
+end
 local IF_EXISTS = { ["return"] = true, retry = true, error = true }
 
 --- wf:start(project, workflow, {session_time = "now"|"hourly"|"daily"|time,
 -- params =, retry_name =, revision =, if_exists = "return"|"retry"|"error",
--- allow_queueing =}) -> Attempt.
+-- allow_queueing = true}) -> Attempt. allowQueueing is sent true unless
+-- allow_queueing = false (TD fails an API-started attempt at once when the
+-- pool is full otherwise).
 -- Resolves the session time through the server (truncated_session_time;
 -- "hourly"/"daily" truncate now to the hour/day, a local time is read in
 -- the workflow's time zone) and starts it (PUT /api/attempts). When that
@@ -543,10 +555,14 @@ function WF:start(p, w, opts)
   local function put(name)
     return base.request(c, {
       method = "PUT", path = "/api/attempts", ok = { 409 },
-      idempotent = true, -- a repeat finds the same session: 409 with our attempt
+      idempotent = true, -- a repeat finds the same session: 409 with the attempt (ours: submit.attempt_is_ours)
+      identity = name and { attempt_name = name } or { session_time = ts.sessionTime },
+      expect = attempt_shape,
       json = {
         workflowId = def.id, sessionTime = ts.sessionTime, params = copy(opts.params),
-        retryAttemptName = name, allowQueueing = opts.allow_queueing,
+        -- TD fails an API-started attempt at once when the pool is full
+        -- unless it may queue (and says queueing will become mandatory)
+        retryAttemptName = name, allowQueueing = opts.allow_queueing ~= false,
       },
       describe = function()
         return ("start a session of %s/%s for %s%s"):format(def.project_name or "?", def.name or "?",
@@ -561,11 +577,18 @@ function WF:start(p, w, opts)
   end
   local a = attempt.wrap(c, d)
   if resp.status ~= 409 then return a end
+  -- our own first try got through and its answer was lost: not an older session
+  if submit.attempt_is_ours(d, resp, opts.retry_name) then return a end
   local msg = ("a session of %s/%s for %s already exists (session %s, attempt %s, %s)"):format(
     def.project_name or "?", def.name or "?", ts.sessionTime, tostring(a.sessionId), tostring(a.id), tostring(a.status))
   if if_exists == "retry" then
-    d = put("retry-" .. base.uuid())
-    return attempt.wrap(c, d)
+    local name = submit.key(nil, "retry")
+    local d2, resp2 = put(name)
+    if resp2.status == 409 and not submit.attempt_is_ours(d2, resp2, name) then
+      errors.raise { kind = "conflict", status = 409, existing = attempt.wrap(c, d2),
+        message = ("an attempt named %q already exists for %s"):format(name, ts.sessionTime) }
+    end
+    return attempt.wrap(c, d2)
   elseif if_exists == "error" then
     errors.raise { kind = "conflict", status = 409, message = msg, existing = a, attempt_id = a.id,
       hint = "attempt:retry{...} reruns it; if_exists = \"retry\" starts a new attempt of the session" }
