@@ -125,9 +125,14 @@ function M.cron(expr, fn, opts)
   local c = require("td.cronexpr").parse(expr)
   errors.check("td.cron", "fn", fn, "function")
   opts = errors.opts("td.cron", opts, OPTS) or {}
-  local tz = opts.tz or os.getenv("TZ")
-  if tz then tz = tz:gsub("^:", "") end
-  require("td.cronexpr").zone(tz) -- an unknown zone is a usage error now, not at the first run
+  local cronexpr = require "td.cronexpr"
+  local tz = opts.tz
+  if tz == nil then
+    -- $TZ when it names a zone (not a POSIX rule such as "JST-9"), else UTC
+    tz = (os.getenv("TZ") or ""):gsub("^:", "")
+    if tz == "" or not pcall(cronexpr.zone, tz) then tz = "UTC" end
+  end
+  cronexpr.zone(tz) -- an unknown zone is a usage error now, not at the first run
   -- wall-clock times mapped onto the monotonic clock
   local sched = {}
   local function mono(wall) return core.now() + (wall - os.time()) end
