@@ -244,4 +244,11 @@ test("td.step: names are unique per run, results must be plain data, and without
   eq(code, 0, err)
   eq(out, "42\n")
   like(err, "step s: done in")
+  -- JSON logs carry the step's name as a field
+  code, _, err = t.run("--log-format json -e " .. q([[td.step("load day", function() end)]]), env())
+  eq(code, 0, err)
+  local last
+  for l in err:gmatch("[^\n]+") do last = cjson.decode(l) end
+  eq(last.step, "load day")
+  like(last.msg, "^step load day: done in")
 end)

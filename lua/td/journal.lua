@@ -160,7 +160,10 @@ local function plain(v, name, depth, seen)
   return out
 end
 
-local function log() return require("td.log") end
+-- a step's log line; in JSON logs it carries the step's name as a field
+local function slog(level, name, fmt, ...)
+  require("td.log").write(level, ("step %s: " .. fmt):format(name, ...), { step = name })
+end
 
 --- td.step(name, fn, ...) -> fn's results. Runs fn(...) as the step
 -- `name` (unique within the run). With a journal: a step recorded as done
@@ -182,7 +185,7 @@ function M.step(name, fn, ...)
   ran[name] = true
   local rec = state and state.data.steps[name]
   if rec and rec.status == "done" then
-    log().info("step %s: done in an earlier run, skipped", name)
+    slog("info", name, "done in an earlier run, skipped")
     local r, null = rec.results or {}, require("cjson").null
     local n = rec.n or #r
     for i = 1, n do if r[i] == null then r[i] = nil end end
@@ -201,7 +204,7 @@ function M.step(name, fn, ...)
     }
     save()
   end
-  log().info("step %s: %s", name, resumed and "resuming (re-attaching to what it started)" or "started")
+  slog("info", name, "%s", resumed and "resuming (re-attaching to what it started)" or "started")
   local co = coroutine.running()
   local stack = by_co[co] or {}
   by_co[co] = stack
@@ -221,7 +224,7 @@ function M.step(name, fn, ...)
       r.fresh = errors.is(err) and FRESH_AFTER[err.kind] or false
       save()
     end
-    log().error("step %s: failed after %s: %s", name, took, tostring(err))
+    slog("error", name, "failed after %s: %s", took, tostring(err))
     error(err, 0)
   end
   if state then
@@ -231,7 +234,7 @@ function M.step(name, fn, ...)
     r.status, r.finished_at, r.results, r.n = "done", now_iso(), results, res.n - 1
     save()
   end
-  log().info("step %s: done in %s", name, took)
+  slog("info", name, "done in %s", took)
   return table.unpack(res, 2, res.n)
 end
 

@@ -107,7 +107,7 @@ function M.group(items, opts)
   opts = opts or {}
   local on = opts.enabled ~= false and not (host.quiet and opts.enabled ~= true)
   local g = setmetatable({
-    items = items, ended = {}, on = on, live = is_tty(), label = opts.label or "waiting",
+    items = items, ended = {}, began = {}, on = on, live = is_tty(), label = opts.label or "waiting",
     started = core.now(), last = nil, lines = 0, n = #items,
   }, Group)
   return g
@@ -133,7 +133,9 @@ function Group:summary()
     else
       st = status_of(x)
       if DONE[st] then st = "done" elseif FAILED[st] then st = "failed" end
-      if st ~= "done" and st ~= "failed" and not slowest then slowest = i end
+      -- the slowest: the unfinished item that has been waited for longest
+      local b = self.began[i]
+      if st ~= "done" and st ~= "failed" and b and (not slowest or b < self.began[slowest]) then slowest = i end
     end
     if not counts[st] then order[#order + 1] = st; counts[st] = 0 end
     counts[st] = counts[st] + 1
@@ -146,7 +148,8 @@ function Group:summary()
   local lines = { ("%s for %d: %s  %s"):format(self.label, self.n, table.concat(parts, ", "),
     M.clock(core.now() - self.started)) }
   if slowest then
-    lines[2] = ("slowest: %s (%s)"):format(describe(self.items[slowest]), status_of(self.items[slowest]))
+    lines[2] = ("slowest: %s (%s %s)"):format(describe(self.items[slowest]), status_of(self.items[slowest]),
+      M.clock(core.now() - self.began[slowest]))
   end
   return lines
 end
@@ -191,6 +194,7 @@ end
 
 --- Route progress of the current task (a wait of item i) to the group.
 function Group:attach(i)
+  self.began[i] = core.now()
   slots[coroutine.running()] = self:slot(i)
 end
 
