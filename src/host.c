@@ -54,6 +54,18 @@ static void interrupt_now(void) {
   if (globalL) lua_sethook(globalL, lstop, flag, 1);
 }
 
+static void on_signal(int sig);
+
+/* install on_signal (or SIG_DFL) for sig; sigaction, so the handler stays
+ * installed after a delivery (signal() may reset it) */
+static void set_handler(int sig, int on) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on ? on_signal : SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  sigaction(sig, &sa, NULL);
+}
+
 static void on_signal(int sig) {
   if (sig == SIGALRM) {
     alarm_fired = 1;
@@ -64,7 +76,7 @@ static void on_signal(int sig) {
     stop_requested = 1;
     return;
   }
-  signal(sig, SIG_DFL); /* the next one kills the process */
+  set_handler(sig, 0); /* the next one kills the process */
   interrupt_now();
 }
 
@@ -90,56 +102,9 @@ static int h_set_alarm(lua_State *L) {
     it.it_value.tv_usec = (suseconds_t)((secs - (double)(time_t)secs) * 1e6);
     if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0) it.it_value.tv_usec = 1;
   }
-  signal(SIGALRM, on_signal);
+  set_handler(SIGALRM, 1);
   setitimer(ITIMER_REAL, &it, NULL);
   return 0;
-}
-
-/* host.write_atomic(path, data) -> true | nil, message: write data to
- * path.tmp (mode 0600), fsync it, rename it over path and fsync the folder,
- * so a crash leaves either the old file or the new one. */
-static int h_write_atomic(lua_State *L) {
-  size_t n;
-  const char *path = luaL_checkstring(L, 1);
-  const char *data = luaL_checklstring(L, 2, &n);
-  const char *tmp = lua_pushfstring(L, "%s.tmp", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) goto fail;
-  fchmod(fd, 0600);
-  for (size_t off = 0; off < n;) {
-    ssize_t w = write(fd, data + off, n - off);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      goto fail_fd;
-    }
-    off += (size_t)w;
-  }
-  if (fsync(fd) != 0) goto fail_fd;
-  if (close(fd) != 0) goto fail;
-  if (rename(tmp, path) != 0) goto fail;
-  {
-    const char *slash = strrchr(path, '/');
-    const char *dir = slash ? lua_pushlstring(L, path, slash == path ? 1 : (size_t)(slash - path)) : ".";
-    int dfd = open(dir, O_RDONLY | O_CLOEXEC);
-    if (dfd >= 0) {
-      fsync(dfd);
-      close(dfd);
-    }
-  }
-  lua_pushboolean(L, 1);
-  return 1;
-fail_fd: {
-  int e = errno;
-  close(fd);
-  errno = e;
-}
-fail: {
-  int e = errno;
-  unlink(tmp);
-  lua_pushnil(L);
-  lua_pushfstring(L, "%s: %s", path, strerror(e));
-  return 2;
-}
 }
 
 /* A held lock: the open descriptor; closing it (or exiting) releases it. */
@@ -276,7 +241,7 @@ static int open_libs(lua_State *L) {
   }
   {
     static const luaL_Reg fns[] = {{"defer_stops", h_defer_stops}, {"stop_requested", h_stop_requested},
-                                   {"set_alarm", h_set_alarm},     {"write_atomic", h_write_atomic},
+                                   {"set_alarm", h_set_alarm},
                                    {"lock_file", h_lock},              {NULL, NULL}};
     luaL_setfuncs(L, fns, 0);
   }
@@ -424,8 +389,8 @@ int tdhost_call(lua_State *L, int nargs, int nres) {
   lua_insert(L, base);
   globalL = L;
   was_interrupted = 0;
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
+  set_handler(SIGINT, 1);
+  set_handler(SIGTERM, 1);
   int st = lua_pcall(L, nargs, nres, base);
   lua_remove(L, base);
   int status = 0;
@@ -433,8 +398,8 @@ int tdhost_call(lua_State *L, int nargs, int nres) {
     if (alarm_fired) was_interrupted = 1;
     status = report_failure(L);
   }
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
+  set_handler(SIGINT, 0);
+  set_handler(SIGTERM, 0);
   return status;
 }
 

@@ -40,7 +40,10 @@ static void usage(FILE *out) {
           "  --          stop handling options\n"
           "  -           stop handling options and execute stdin\n"
           "Environment: TD_API_KEY, TD_API_SERVER, TD_WORKFLOW_SERVER, TD_CONFIG_PATH, TD_PROFILE,\n"
-          "  TDLUA_LUA_DIR (load lua/ from disk), TDLUA_HISTORY (REPL history file).\n",
+          "  TDLUA_LUA_DIR (load lua/ from disk), TDLUA_HISTORY (REPL history file),\n"
+          "  TDLUA_PROFILES (profiles file), TDLUA_PROGRESS_INTERVAL (seconds between progress lines).\n"
+          "Exit status: 0 ok, 1 error, 2 usage, 3 job failed, 4 killed, 5 timeout, 6 auth,\n"
+          "  7 rate limited, 8 declined, 9 locked, 130 interrupted.\n",
           tdhost_progname);
 }
 

@@ -40,6 +40,13 @@ local ARGS = {
     t.client():create_schedule("dry_kpi", { cron = "0 0 * * *", query = "SELECT 1", database = "web" })
     return "dry_kpi 2026-11-18 2026-11-21"
   end,
+  nightly_etl = function() return "2026-11-15" end,
+  watch_schedule = function()
+    local c = t.client()
+    c:create_schedule("dry_watch", { cron = "0 0 * * *", query = "SELECT fake_error", database = "web" })
+    c:run_schedule("dry_watch", "2026-11-20", { num = 1 })
+    return "dry_watch " .. q(t.fake().url .. "/hooks/dry") .. " 1h"
+  end,
   import_csv = function(dir)
     local f = assert(io.open(dir .. ".users.csv", "w")) -- beside the directory that must stay empty
     f:write("id,name,time\n1,ann,1795341600\n2,bob,1795341601\n")

@@ -56,7 +56,7 @@ function td.create_schedule(name, opts) end
 ---@return any # {database, table, type}
 function td.create_table(db, name, opts) end
 
---- returns task: run fn() at every time the five-field cron expression matches (td.cron expressions: ranges, steps, lists, names, @daily ...), read in the time zone tz (an IANA name from the system's zoneinfo; the system's local zone by default).
+--- returns task: run fn() at every time the five-field cron expression matches (td.cronexpr: ranges, steps, lists, names, @daily ...), read in the time zone tz (an IANA name from the system's zoneinfo, or "+09:00"; $TZ, else UTC, by default).
 ---@return any # task: run fn
 function td.cron(...) end
 

@@ -1,5 +1,5 @@
 --- td.client: a configured connection to TD (core API and workflow API).
--- td.client{apikey=, endpoint=, workflow_endpoint=, region=, trace=,
+-- td.client{apikey=, endpoint=, workflow_endpoint=, region=, profile=, trace=,
 --   max_retries=, retry_base_delay=, retry_max_delay=, retry_max_time=,
 --   connect_timeout=, timeout=, stall_timeout=, ca_file=, insecure_http=,
 --   max_connections=}
@@ -97,6 +97,7 @@ local NUM_OPTS = {
 local KNOWN = {
   apikey = true, endpoint = true, workflow_endpoint = true, region = true, trace = true,
   ca_file = true, insecure_http = true, config_path = true, dry_run = true, max_connections = true,
+  profile = true,
   read_timeout = true, -- the former name of stall_timeout
 }
 for k in pairs(NUM_OPTS) do KNOWN[k] = true end

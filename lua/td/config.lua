@@ -1,8 +1,19 @@
 --- td.config: where the API key and endpoints come from.
--- Precedence: explicit options > environment (TD_API_KEY or
--- TREASURE_DATA_API_KEY, TD_API_SERVER, TD_WORKFLOW_SERVER) >
--- ~/.td/td.conf (or TD_CONFIG_PATH / TREASURE_DATA_CONFIG_PATH; the td
+-- Precedence: explicit options > the selected profile > environment
+-- (TD_API_KEY or TREASURE_DATA_API_KEY, TD_API_SERVER, TD_WORKFLOW_SERVER)
+-- > ~/.td/td.conf (or TD_CONFIG_PATH / TREASURE_DATA_CONFIG_PATH; the td
 -- CLI's format) > defaults (region us).
+--
+-- Profiles: several accounts and regions side by side, in a file
+-- `profiles.conf` next to td.conf (~/.td/profiles.conf; TDLUA_PROFILES
+-- names another), one section per profile:
+--
+--     [jp-prod]
+--     apikey = 1234/abcd...
+--     region = jp            # or endpoint = ..., workflow_endpoint = ...
+--
+-- chosen with td.client{profile = "jp-prod"}, `tdlua --profile jp-prod`
+-- or TD_PROFILE=jp-prod. td.conf itself is left as the td CLI writes it.
 local errors = require "td.errors"
 local redact = require "td.redact"
 
@@ -163,6 +174,28 @@ function M.resolve(opts, fname)
   local conf = conf_path and M.read_tdconf(conf_path) or {}
   local conf_label = conf_path and (conf_src == "~/.td/td.conf" and conf_src or conf_path)
 
+  -- a profile: its settings rank just below explicit options
+  local prof_name, prof_src = M.profile_name(opts)
+  if prof_name then
+    local prof, plabel = M.read_profile(prof_name, conf_path)
+    local merged = {}
+    for k, v in pairs(opts) do merged[k] = v end
+    local explicit_ep = opts.endpoint or opts.region
+    for k, v in pairs(prof) do
+      if merged[k] == nil and not (explicit_ep and (k == "endpoint" or k == "region" or k == "workflow_endpoint")) then
+        merged[k] = v
+      end
+    end
+    opts = merged
+    src.profile = prof_name .. " (" .. prof_src .. ", " .. plabel .. ")"
+  end
+  local function from(k, label)
+    if prof_name and src.profile and opts[k] ~= nil and label == "option " .. k then
+      return "profile " .. prof_name
+    end
+    return label
+  end
+
   -- API key
   local key, ksrc = opts.apikey, "option apikey"
   if key ~= nil and (type(key) ~= "string" or key == "") then
@@ -177,6 +210,7 @@ function M.resolve(opts, fname)
     redact.add(key)
     src.apikey = ksrc
   end
+  if ksrc == "option apikey" then src.apikey = from("apikey", ksrc) end
 
   -- region
   local region = opts.region
@@ -190,7 +224,7 @@ function M.resolve(opts, fname)
       table.sort(names)
       cfgerr(("unknown region %q (known: %s, tokyo)"):format(opts.region, table.concat(names, ", ")))
     end
-    src.region = "option region"
+    src.region = from("region", "option region")
   end
 
   -- core endpoint
@@ -200,7 +234,7 @@ function M.resolve(opts, fname)
   if not ep and conf["account.endpoint"] then ep, esrc = conf["account.endpoint"], conf_label end
   if not ep then ep, esrc = M.REGIONS.us.api, "default" end
   ep = M.normalize_endpoint(ep, opts.insecure_http, "endpoint")
-  src.endpoint = esrc
+  src.endpoint = (esrc == "option endpoint" or esrc == "option region") and from(esrc:sub(8), esrc) or esrc
 
   -- workflow endpoint
   local wf, wsrc = opts.workflow_endpoint, "option workflow_endpoint"
@@ -209,7 +243,8 @@ function M.resolve(opts, fname)
   if not wf then wf, wsrc = M.derive_workflow(ep), "derived from endpoint" end
   if wf then
     wf = M.normalize_endpoint(wf, opts.insecure_http, "workflow_endpoint")
-    src.workflow_endpoint = wsrc
+    src.workflow_endpoint = (wsrc == "option workflow_endpoint" or wsrc == "option region")
+      and from(wsrc:sub(8), wsrc) or wsrc
   end
 
   if not region then
@@ -225,8 +260,73 @@ function M.resolve(opts, fname)
     workflow_endpoint = wf,
     region = region,
     user = conf["account.user"],
+    profile = prof_name,
     sources = src,
   }
+end
+
+local PROFILE_KEYS = { apikey = true, endpoint = true, workflow_endpoint = true, region = true }
+
+--- config.profile_name(opts) -> name, where it came from; or nil: the
+-- profile asked for by opts.profile, --profile or TD_PROFILE.
+function M.profile_name(opts)
+  if opts and opts.profile ~= nil then
+    if type(opts.profile) ~= "string" or opts.profile == "" then cfgerr("profile must be a non-empty string") end
+    return opts.profile, "option profile"
+  end
+  local host = package.loaded["td.host"] or {}
+  if host.profile and host.profile ~= "" then return host.profile, "--profile" end
+  local p = env("TD_PROFILE")
+  if p then return p, "TD_PROFILE" end
+  return nil
+end
+
+--- config.profiles_path(conf_path) -> the profiles file: $TDLUA_PROFILES,
+-- else profiles.conf in td.conf's folder (~/.td).
+function M.profiles_path(conf_path)
+  local p = env("TDLUA_PROFILES")
+  if p then return p end
+  local dir = conf_path and conf_path:match("^(.*)/[^/]*$")
+  if not dir then
+    local home = getenv("HOME")
+    dir = home and (home .. "/.td") or "."
+  end
+  return dir .. "/profiles.conf"
+end
+
+--- config.read_profile(name, conf_path) -> { apikey =, region =, endpoint
+-- =, workflow_endpoint = }, the file's path. Raises `config` for a missing
+-- file, an unknown profile (naming the nearest) or an unknown setting.
+function M.read_profile(name, conf_path)
+  local path = M.profiles_path(conf_path)
+  local all = M.read_tdconf(path)
+  if not all then
+    cfgerr(("profile %q: no profiles file %s"):format(name, path),
+      "create it with a [" .. name .. "] section (apikey =, region = or endpoint =)")
+  end
+  local prof, names = nil, {}
+  for k, v in pairs(all) do
+    local sec, key = k:match("^(.*)%.([%w_]+)$")
+    if sec then
+      names[sec] = true
+      if sec == name then
+        if not PROFILE_KEYS[key] then
+          cfgerr(("%s [%s]: unknown setting %q (apikey, region, endpoint or workflow_endpoint)"):format(path, name, key))
+        end
+        prof = prof or {}
+        if v ~= "" then prof[key] = v end
+      end
+    end
+  end
+  if not prof then
+    local near = errors.nearest(name, names)
+    local list = {}
+    for n in pairs(names) do list[#list + 1] = n end
+    table.sort(list)
+    cfgerr(("unknown profile %q in %s%s"):format(name, path,
+      near and (" (did you mean '" .. near .. "'?)") or (" (profiles: " .. table.concat(list, ", ") .. ")")))
+  end
+  return prof, path
 end
 
 --- A printable view of a resolved configuration (the key redacted).
@@ -237,6 +337,7 @@ function M.describe(c)
     workflow_endpoint = c.workflow_endpoint,
     region = c.region,
     user = c.user,
+    profile = c.profile,
     sources = c.sources,
   }
 end

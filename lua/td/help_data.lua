@@ -3277,8 +3277,8 @@ return {
       summary = "returns a new client (see td/client.lua for the options).",
     },
     ["td.config"] = {
-      doc = "td.config(opts) -> the resolved configuration: endpoint, workflow\nendpoint, region, the key redacted, and where each came from. opts:\napikey, endpoint, workflow_endpoint, region, insecure_http, config_path\n(a usage error for anything else); raises `config` for a td.conf that\nis a directory or has a bad line.",
-      errors = "opts: apikey, endpoint, workflow_endpoint, region, insecure_http, config_path (a usage error for anything else); raises `config` for a td.conf that is a directory or has a bad line.",
+      doc = "td.config(opts) -> the resolved configuration: endpoint, workflow\nendpoint, region, the key redacted, and where each came from. opts:\napikey, endpoint, workflow_endpoint, region, insecure_http, config_path,\nprofile (a usage error for anything else); raises `config` for a td.conf that\nis a directory or has a bad line.",
+      errors = "opts: apikey, endpoint, workflow_endpoint, region, insecure_http, config_path, profile (a usage error for anything else); raises `config` for a td.conf that is a directory or has a bad line.",
       name = "td.config",
       returns = "the resolved configuration: endpoint, workflow endpoint, region, the key redacted, and where each came from",
       signature = "td.config(opts)",
@@ -3513,7 +3513,7 @@ return {
       summary = "Create a table.",
     },
     ["td.cron"] = {
-      doc = "td.cron(expr, fn, {tz = \"Asia/Tokyo\", on_error =, name =}) -> task: run\nfn() at every time the five-field cron expression matches (td.cron\nexpressions: ranges, steps, lists, names, @daily ...), read in the\ntime zone tz (an IANA name from the system's zoneinfo; the system's\nlocal zone by default). fn(t) gets the scheduled time (epoch seconds).\nReturning false ends the loop; a failing fn stops it unless on_error =\n\"continue\".",
+      doc = "td.cron(expr, fn, {tz = \"Asia/Tokyo\", on_error =, name =}) -> task: run\nfn() at every time the five-field cron expression matches (td.cronexpr:\nranges, steps, lists, names, @daily ...), read in the time zone tz (an\nIANA name from the system's zoneinfo, or \"+09:00\"; $TZ, else UTC, by\ndefault). fn(t) gets the scheduled time (epoch seconds). Returning\nfalse ends the loop; a failing fn stops it unless on_error = \"continue\".",
       name = "td.cron",
       options = {
         {
@@ -3534,7 +3534,7 @@ return {
       },
       returns = "task: run fn",
       signature = "td.cron(expr, fn, {tz = \"Asia/Tokyo\", on_error =, name =})",
-      summary = "returns task: run fn() at every time the five-field cron expression matches (td.cron expressions: ranges, steps, lists, names, @daily ...), read in the time zone tz (an IANA name from the system's zoneinfo; the system's local zone by default).",
+      summary = "returns task: run fn() at every time the five-field cron expression matches (td.cronexpr: ranges, steps, lists, names, @daily ...), read in the time zone tz (an IANA name from the system's zoneinfo, or \"+09:00\"; $TZ, else UTC, by default).",
     },
     ["td.database"] = {
       area = "v3.databases",

@@ -64,11 +64,12 @@ end
 
 local CONFIG_OPTS = {
   apikey = true, endpoint = true, workflow_endpoint = true, region = true, insecure_http = true, config_path = true,
+  profile = true,
 }
 --- td.config(opts) -> the resolved configuration: endpoint, workflow
 -- endpoint, region, the key redacted, and where each came from. opts:
--- apikey, endpoint, workflow_endpoint, region, insecure_http, config_path
--- (a usage error for anything else); raises `config` for a td.conf that
+-- apikey, endpoint, workflow_endpoint, region, insecure_http, config_path,
+-- profile (a usage error for anything else); raises `config` for a td.conf that
 -- is a directory or has a bad line.
 function td.config(opts)
   local config = require "td.config"

@@ -9,8 +9,8 @@
 -- domain_key, the attempt's retry name - so TD answers with what the
 -- killed run created.
 --
--- The journal is JSON, written atomically (a .tmp file, fsync, rename) with
--- mode 0600, and holds no secret: recorded results and error messages go
+-- The journal is JSON, written atomically through td.output (a .tmp file,
+-- fsync, rename) with mode 0600, and holds no secret: recorded results and error messages go
 -- through td.redact, and objects (jobs, attempts) are recorded as their
 -- plain fields only.
 local errors = require "td.errors"
@@ -18,7 +18,6 @@ local redact = require "td.redact"
 
 local M = {}
 
-local host = package.loaded["td.host"] or {}
 local VERSION = 1
 
 local state      -- the open journal: { path =, data = } or nil
@@ -49,21 +48,21 @@ local function fnv(s)
   return ("%08x"):format(h)
 end
 
+-- written through td.output, the one place that writes files: path.tmp,
+-- fsync, rename; always mode 0600
 local function save()
-  local cjson = require "cjson"
-  local text = cjson.encode(state.data)
-  if host.write_atomic then
-    local ok, err = host.write_atomic(state.path, text .. "\n")
-    if not ok then errors.raise { kind = "io", message = "journal: cannot write " .. tostring(err) } end
-  else
-    -- a plain lua5.4 (no fsync there): .tmp and rename
-    local tmp = state.path .. ".tmp"
-    local f, err = io.open(tmp, "wb")
-    if not f then errors.raise { kind = "io", message = "journal: cannot write " .. tostring(err) } end
-    f:write(text, "\n")
-    f:close()
-    local ok, rerr = os.rename(tmp, state.path)
-    if not ok then errors.raise { kind = "io", message = "journal: cannot write " .. tostring(rerr) } end
+  local output = require "td.output"
+  local text = require("cjson").encode(state.data)
+  local plan = output.check(state.path, "td.journal")
+  if plan.kind == "replace" then plan.mode = tonumber("600", 8) end
+  local out = output.open(plan, "td.journal")
+  local ok, err = pcall(function()
+    out:write(text .. "\n")
+    out:commit()
+  end)
+  if not ok then
+    out:abort()
+    error(err, 0)
   end
 end
 
@@ -82,7 +81,7 @@ function M.open(path)
   if f then
     local text = f:read("a")
     f:close()
-    local ok, d = pcall(require("cjson").decode, text)
+    local ok, d = pcall(require("td.http").decode_json, text) -- integers stay integers
     if not ok or type(d) ~= "table" or d.tdlua_journal == nil or type(d.steps) ~= "table" then
       errors.raise { kind = "json", message = ("td.journal: %s is not a tdlua journal"):format(path),
         hint = "remove it to start afresh" }
@@ -161,7 +160,10 @@ local function plain(v, name, depth, seen)
   return out
 end
 
-local function log() return require("td.log") end
+-- a step's log line; in JSON logs it carries the step's name as a field
+local function slog(level, name, fmt, ...)
+  require("td.log").write(level, ("step %s: " .. fmt):format(name, ...), { step = name })
+end
 
 --- td.step(name, fn, ...) -> fn's results. Runs fn(...) as the step
 -- `name` (unique within the run). With a journal: a step recorded as done
@@ -183,7 +185,7 @@ function M.step(name, fn, ...)
   ran[name] = true
   local rec = state and state.data.steps[name]
   if rec and rec.status == "done" then
-    log().info("step %s: done in an earlier run, skipped", name)
+    slog("info", name, "done in an earlier run, skipped")
     local r, null = rec.results or {}, require("cjson").null
     local n = rec.n or #r
     for i = 1, n do if r[i] == null then r[i] = nil end end
@@ -202,7 +204,7 @@ function M.step(name, fn, ...)
     }
     save()
   end
-  log().info("step %s: %s", name, resumed and "resuming (re-attaching to what it started)" or "started")
+  slog("info", name, "%s", resumed and "resuming (re-attaching to what it started)" or "started")
   local co = coroutine.running()
   local stack = by_co[co] or {}
   by_co[co] = stack
@@ -222,7 +224,7 @@ function M.step(name, fn, ...)
       r.fresh = errors.is(err) and FRESH_AFTER[err.kind] or false
       save()
     end
-    log().error("step %s: failed after %s: %s", name, took, tostring(err))
+    slog("error", name, "failed after %s: %s", took, tostring(err))
     error(err, 0)
   end
   if state then
@@ -232,7 +234,7 @@ function M.step(name, fn, ...)
     r.status, r.finished_at, r.results, r.n = "done", now_iso(), results, res.n - 1
     save()
   end
-  log().info("step %s: done in %s", name, took)
+  slog("info", name, "done in %s", took)
   return table.unpack(res, 2, res.n)
 end
 

@@ -47,14 +47,9 @@ function M.format(name)
   return fmt_json and "json" or "text"
 end
 
-if host.log_level then
-  local ok, err = pcall(M.level, host.log_level)
-  if not ok then io.stderr:write("tdlua: --log-level: ", tostring(err.message or err), "\n") end
-end
-if host.log_format then
-  local ok, err = pcall(M.format, host.log_format)
-  if not ok then io.stderr:write("tdlua: --log-format: ", tostring(err.message or err), "\n") end
-end
+-- the command line's settings (td.run has checked them: a bad one is a usage error)
+if host.log_level then pcall(M.level, host.log_level) end
+if host.log_format then pcall(M.format, host.log_format) end
 
 --- Whether a line of this level would be written.
 function M.enabled(level) return (LEVELS[level] or 0) >= threshold end

@@ -6,7 +6,9 @@
 -- SIGINT/SIGTERM stop loops cleanly: the current run finishes, no new one
 -- starts, and the script ends with status 0; a second signal interrupts at
 -- once (status 130). A script that started loops keeps running until they
--- end (tdlua waits for them after the script's last line).
+-- end (tdlua waits for them after the script's last line). Under
+-- --dry-run a loop runs once, at once, and ends: the rehearsal shows what
+-- one run would do.
 local async = require "td.async"
 local core = require "td.core"
 local errors = require "td.errors"
@@ -59,6 +61,10 @@ local function run(label, first, next_after, fn, opts)
     end
     local ok, err = pcall(function()
       local at = first
+      if host.dry_run then
+        at = core.now()
+        next_after = function() return nil end
+      end
       while true do
         if not sleep_until(at) then break end
         local ok2, r = pcall(fn, at)
@@ -110,22 +116,28 @@ function M.every(interval, fn, opts)
 end
 
 --- td.cron(expr, fn, {tz = "Asia/Tokyo", on_error =, name =}) -> task: run
--- fn() at every time the five-field cron expression matches (td.cron
--- expressions: ranges, steps, lists, names, @daily ...), read in the
--- time zone tz (an IANA name from the system's zoneinfo; the system's
--- local zone by default). fn(t) gets the scheduled time (epoch seconds).
--- Returning false ends the loop; a failing fn stops it unless on_error =
--- "continue".
+-- fn() at every time the five-field cron expression matches (td.cronexpr:
+-- ranges, steps, lists, names, @daily ...), read in the time zone tz (an
+-- IANA name from the system's zoneinfo, or "+09:00"; $TZ, else UTC, by
+-- default). fn(t) gets the scheduled time (epoch seconds). Returning
+-- false ends the loop; a failing fn stops it unless on_error = "continue".
 function M.cron(expr, fn, opts)
-  local c = require("td.cron").parse(expr)
+  local c = require("td.cronexpr").parse(expr)
   errors.check("td.cron", "fn", fn, "function")
   opts = errors.opts("td.cron", opts, OPTS) or {}
-  local zone = require("td.zoneinfo").load(opts.tz)
+  local cronexpr = require "td.cronexpr"
+  local tz = opts.tz
+  if tz == nil then
+    -- $TZ when it names a zone (not a POSIX rule such as "JST-9"), else UTC
+    tz = (os.getenv("TZ") or ""):gsub("^:", "")
+    if tz == "" or not pcall(cronexpr.zone, tz) then tz = "UTC" end
+  end
+  cronexpr.zone(tz) -- an unknown zone is a usage error now, not at the first run
   -- wall-clock times mapped onto the monotonic clock
   local sched = {}
   local function mono(wall) return core.now() + (wall - os.time()) end
   local function next_from(wall)
-    local w = c:next(wall, zone)
+    local w = c:next(wall, tz)
     if not w then return nil end
     local m = mono(w)
     sched[m] = w

@@ -107,7 +107,7 @@ function M.group(items, opts)
   opts = opts or {}
   local on = opts.enabled ~= false and not (host.quiet and opts.enabled ~= true)
   local g = setmetatable({
-    items = items, ended = {}, on = on, live = is_tty(), label = opts.label or "waiting",
+    items = items, ended = {}, began = {}, on = on, live = is_tty(), label = opts.label or "waiting",
     started = core.now(), last = nil, lines = 0, n = #items,
   }, Group)
   return g
@@ -133,7 +133,9 @@ function Group:summary()
     else
       st = status_of(x)
       if DONE[st] then st = "done" elseif FAILED[st] then st = "failed" end
-      if st ~= "done" and st ~= "failed" and not slowest then slowest = i end
+      -- the slowest: the unfinished item that has been waited for longest
+      local b = self.began[i]
+      if st ~= "done" and st ~= "failed" and b and (not slowest or b < self.began[slowest]) then slowest = i end
     end
     if not counts[st] then order[#order + 1] = st; counts[st] = 0 end
     counts[st] = counts[st] + 1
@@ -146,7 +148,8 @@ function Group:summary()
   local lines = { ("%s for %d: %s  %s"):format(self.label, self.n, table.concat(parts, ", "),
     M.clock(core.now() - self.started)) }
   if slowest then
-    lines[2] = ("slowest: %s (%s)"):format(describe(self.items[slowest]), status_of(self.items[slowest]))
+    lines[2] = ("slowest: %s (%s %s)"):format(describe(self.items[slowest]), status_of(self.items[slowest]),
+      M.clock(core.now() - self.began[slowest]))
   end
   return lines
 end
@@ -166,16 +169,14 @@ function Group:show(force)
   local lines = self:summary()
   local redact = require "td.redact"
   if self.live then
+    -- back to the summary's first line, clear to the end of the screen, redraw
     local out = {}
     if self.lines > 1 then out[1] = ("\27[%dA"):format(self.lines - 1) end
-    for i, l in ipairs(lines) do
-      out[#out + 1] = "\r\27[K" .. redact.text(l)
-      if i < #lines then out[#out + 1] = "\n" end
-    end
-    if #lines < self.lines then out[#out + 1] = "\n\r\27[K\27[1A" end
+    out[#out + 1] = "\r\27[J"
+    for i, l in ipairs(lines) do out[#out + 1] = redact.text(l) .. (i < #lines and "\n" or "") end
     io.stderr:write(table.concat(out))
     io.stderr:flush()
-    self.lines = math.max(#lines, self.lines)
+    self.lines = #lines -- the cursor is on the last line drawn
   else
     require("td.log").write("info", table.concat(lines, "; "))
   end
@@ -193,6 +194,7 @@ end
 
 --- Route progress of the current task (a wait of item i) to the group.
 function Group:attach(i)
+  self.began[i] = core.now()
   slots[coroutine.running()] = self:slot(i)
 end
 
@@ -207,9 +209,7 @@ function Group:done()
   if not self.on then return end
   if self.live then
     if self.last then
-      local out = { "\r\27[K" }
-      for _ = 2, self.lines do out[#out + 1] = "\27[1A\r\27[K" end
-      io.stderr:write(table.concat(out))
+      io.stderr:write((self.lines > 1 and ("\27[%dA"):format(self.lines - 1) or "") .. "\r\27[J")
       io.stderr:flush()
     end
   elseif self.last then

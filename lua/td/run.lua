@@ -42,9 +42,18 @@ local KIND_STATUS = {
   aborted = "declined", declined = "declined", locked = "locked", interrupted = "interrupted",
 }
 
---- run.status_of(err) -> the exit status for an error value (see the table).
+--- run.status_of(err) -> the exit status for an error value (see the
+-- table). A `some_failed` error (td.wait_all, td.map, td.wait) has the
+-- status its failures share, else 1.
 function M.status_of(err)
   local kind = type(err) == "table" and err.kind
+  if kind == "some_failed" and type(err.failures) == "table" and err.failures[1] then
+    local st, nm = M.status_of(err.failures[1].err)
+    for _, f in ipairs(err.failures) do
+      if M.status_of(f.err) ~= st then return M.STATUS.error, "error" end
+    end
+    return st, nm
+  end
   if err == "interrupted" then kind = "interrupted" end
   if kind == "some_failed" and type(err.failures) == "table" and err.failures[1] then
     local status, name = M.status_of(err.failures[1].err)
@@ -148,8 +157,9 @@ function M.report(err, traceback, interrupted, timed_out, progname)
   local msg
   if timed_out then
     status, name = M.STATUS.timeout, "timeout"
-    msg = ("timeout: the script ran longer than --max-runtime %s and was stopped"):format(tostring(host.max_runtime))
-    err = require("td.errors").new { kind = "timeout", message = msg }
+    err = require("td.errors").new { kind = "timeout",
+      message = ("the script ran longer than --max-runtime %s and was stopped"):format(tostring(host.max_runtime)) }
+    msg = tostring(err)
   elseif interrupted then
     status, name = M.STATUS.interrupted, "interrupted"
   end
@@ -207,6 +217,15 @@ end
 --- run.start(): before the script: strict globals (unless --no-strict),
 -- --lock, --journal and --max-runtime.
 function M.start()
+  if host.log_level or host.log_format then
+    local log = require "td.log"
+    for opt, fn in pairs { ["--log-level"] = host.log_level and log.level, ["--log-format"] = host.log_format and log.format } do
+      local ok, err = pcall(fn, opt == "--log-level" and host.log_level or host.log_format)
+      if not ok then
+        require("td.errors").raise { kind = "usage", message = opt .. ": " .. tostring(err.message or err):gsub("^td%.log%.%a+: ", "") }
+      end
+    end
+  end
   if not host.no_strict then M.strict(true) end
   if host.lock then M.lock(host.lock) end
   if host.journal then require("td.journal").open(host.journal) end
@@ -222,8 +241,8 @@ end
 
 --- run.finish(): after the script: wait for the loops it started.
 function M.finish()
-  local async = package.loaded["td.async"]
-  if async and async.wait_loops then async.wait_loops() end
+  local loops = package.loaded["td.loops"]
+  if loops then loops.wait_all() end
 end
 
 --- run.repl(): before the REPL: globals are free there.

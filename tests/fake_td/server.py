@@ -635,6 +635,11 @@ def ctl_contract(req):
     return {"violations": out, "checking": req.app.contract is not None}
 
 
+def hook_post(req, name):
+    """A chat webhook (Slack-style): logged like any request, answers "ok"."""
+    return Response(200, b"ok", "text/plain; charset=utf-8")
+
+
 def register_control(app):
     r = lambda m, p, h: app.route(m, p, h, auth=False, locked=False, control=True)
     r("POST", "/__fake/reset", ctl_reset)
@@ -647,6 +652,8 @@ def register_control(app):
     r("DELETE", "/__fake/log", ctl_clear_log)
     r("GET", "/__fake/state", ctl_state)
     r("GET", "/__fake/contract", ctl_contract)
+    # a local webhook for alerts (td.notify); logged, and faults apply
+    app.route("POST", "/hooks/<name>", hook_post, auth=False)
 
 
 # ---------------------------------------------------------------------------
