@@ -34,22 +34,20 @@ local KNOWN = {
   delimiter = true, quote = true, escape = true, unique_id = true, chunk_size = true,
 }
 
--- "123" / "-5" (int64) -> integer; nil otherwise
+local find = string.find
+
+-- "123" / "-5" (int64) -> integer; nil otherwise (also for hex, spaces)
 local function as_long(s)
-  if not s:find("^[%+%-]?%d+$") then return nil end
-  local v = tointeger(tonumber(s))
-  if not v then return nil end
+  local v = tonumber(s)
+  if mtype(v) ~= "integer" or find(s, "[^%d%+%-]") then return nil end
   return v
 end
 
--- decimal numbers ("1.5", "-2", "3e10", ".5"); not hex, inf or nan
+-- decimal numbers ("1.5", "-2", "3e10", ".5") -> float; not hex, spaces,
+-- inf or nan
 local function as_double(s)
-  if not (s:find("^[%+%-]?%d+%.?%d*[eE][%+%-]?%d+$") or s:find("^[%+%-]?%d*%.?%d+[eE][%+%-]?%d+$")
-    or s:find("^[%+%-]?%d+%.?%d*$") or s:find("^[%+%-]?%.%d+$")) then
-    return nil
-  end
   local v = tonumber(s)
-  if v == nil then return nil end
+  if v == nil or find(s, "[^%d%+%-%.eE]") then return nil end
   return v + 0.0
 end
 
