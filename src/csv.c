@@ -370,7 +370,7 @@ static unsigned char opt_char(lua_State *L, int opts, const char *name, unsigned
 }
 
 /* core.csvreader(file_or_string, {delimiter =, quote =, escape =}) */
-static int l_csvreader(lua_State *L) {
+int td_l_csvreader(lua_State *L) {
   luaL_Stream *fh = NULL;
   if (lua_type(L, 1) != LUA_TSTRING) {
     fh = (luaL_Stream *)luaL_testudata(L, 1, LUA_FILEHANDLE);
@@ -416,21 +416,8 @@ static int l_csvreader(lua_State *L) {
   return 1;
 }
 
-void td_csv_register(lua_State *L) {
-  static const luaL_Reg methods[] = {
-      {"next", csv_next}, {"line", csv_line}, {"close", csv_close}, {NULL, NULL}};
-  /* stack: core loop */
-  if (luaL_newmetatable(L, TD_CSV_MT)) { /* core loop mt */
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, csv_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, csv_close);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, csv_tostring);
-    lua_setfield(L, -2, "__tostring");
-  }
-  lua_pop(L, 1);
-  lua_pushcfunction(L, l_csvreader);
-  lua_setfield(L, -3, "csvreader");
-}
+static const luaL_Reg csv_methods[] = {
+    {"next", csv_next}, {"line", csv_line}, {"close", csv_close}, {NULL, NULL}};
+static const luaL_Reg csv_meta[] = {
+    {"__gc", csv_close}, {"__close", csv_close}, {"__tostring", csv_tostring}, {NULL, NULL}};
+const tdclass td_csvreader_class = {TD_CSV_MT, csv_methods, csv_meta};

@@ -250,7 +250,7 @@ static int value(jp *j, int depth) {
 }
 
 /* core.json_decode(text) -> value | nil, message, offset */
-static int l_json_decode(lua_State *L) {
+int td_l_json_decode(lua_State *L) {
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
   jp j = {L, s, s, s + n, NULL, NULL};
@@ -265,10 +265,4 @@ static int l_json_decode(lua_State *L) {
   lua_pushstring(L, j.err);
   lua_pushinteger(L, (lua_Integer)(j.errp - s) + 1);
   return 3;
-}
-
-void td_json_register(lua_State *L) {
-  /* stack: core loop */
-  lua_pushcfunction(L, l_json_decode);
-  lua_setfield(L, -3, "json_decode");
 }

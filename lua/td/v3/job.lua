@@ -15,9 +15,15 @@ local download = require "td.v3.download"
 
 local M = {}
 
-local Job = {}
-Job.__index = Job
-Job.__name = "td.v3.job"
+-- the object model (td/object.lua) gives summary(); wrap, check and
+-- refresh below are this class's own
+local Job = require("td.object").class {
+  name = "td.v3.job", kind = "job",
+  summary = function(j)
+    return ("%s %s%s%s"):format(j.job_id, j.status or "?", j.type and (" " .. j.type) or "",
+      j.num_records and (", " .. j.num_records .. " rows") or "")
+  end,
+}
 M.Job = Job
 
 local FINISHED = { success = true, error = true, killed = true }
@@ -75,6 +81,10 @@ function Job:kill()
   check(self, "kill")
   local d, resp = http.request(client_of(self), {
     method = "POST", path = http.path("/v3/job/kill/%s", self.job_id), form = {}, idempotent = true,
+    describe = function()
+      local q = self.query and tostring(self.query):gsub("%s+", " "):sub(1, 60)
+      return ("kill job %s%s"):format(self.job_id, q and (" (" .. (self.status or "?") .. ": " .. q .. ")") or "")
+    end,
   })
   if resp.dry_run then return nil end
   return d.former_status
@@ -278,13 +288,17 @@ function Job:statistics()
 end
 
 --- job:result_export{result = url_or_saved_name, retry_limit =, priority =,
--- pool_name =, domain_key =} - write this job's result to another
+-- pool_name =, domain_key =, timeout =, progress =} - write this job's result to another
 -- destination (POST /v3/job/result_export/:id). Waits for the job first.
 -- Returns the new result_export Job. Submission is idempotent through a
 -- domain_key (generated when none is given), as for query().
+local RESULT_EXPORT_OPTS = { result = true, retry_limit = true, priority = true, pool_name = true,
+  domain_key = true, timeout = true, progress = true }
+
 function Job:result_export(opts)
   check(self, "result_export")
   errors.check("job:result_export", "opts", opts, "table")
+  errors.opts("job:result_export", opts, RESULT_EXPORT_OPTS)
   errors.check("job:result_export", "result", opts.result, "string")
   if opts.result == "" then
     errors.raise { kind = "usage", message = "bad argument 'result' to 'job:result_export' (a result URL or saved result name expected, got \"\")" }
@@ -295,30 +309,17 @@ function Job:result_export(opts)
   for _, k in ipairs { "pool_name", "domain_key" } do
     if opts[k] ~= nil then errors.check("job:result_export", k, opts[k], "string") end
   end
-  ensure_success(self)
+  if opts.timeout ~= nil then errors.check("job:result_export", "timeout", opts.timeout, "number") end
+  ensure_success(self, opts)
   local client = client_of(self)
-  local key = opts.domain_key or require("td.v3.jobs")._new_domain_key()
-  local ok, d, resp = pcall(http.request, client, {
+  local submit = require "td.submit"
+  local key = submit.key(opts.domain_key, "domain_key")
+  return submit.job(client, {
     method = "POST", path = http.path("/v3/job/result_export/%s", self.job_id),
     form = { result = opts.result, retry_limit = opts.retry_limit, priority = opts.priority,
       pool_name = opts.pool_name, domain_key = key },
-    idempotent = true, -- safe by construction: the domain_key dedups
-  })
-  if not ok then
-    if errors.is(d, "conflict") and d.conflicts_with then
-      return M.wrap(client, { job_id = d.conflicts_with, domain_key = key, type = "result_export" })
-    end
-    error(d, 0)
-  end
-  if resp.dry_run then
-    return M.wrap(client, { job_id = "(dry-run)", status = "dry-run", type = "result_export" })
-  end
-  if d.job_id == nil and d.job == nil then
-    errors.raise { kind = "json", job_id = self.job_id, message = "result_export answered without a job_id" }
-  end
-  d.domain_key = d.domain_key or key
-  d.type = d.type or "result_export"
-  return M.wrap(client, d)
+    describe = ("export the result of job %s to %s"):format(self.job_id, opts.result),
+  }, key, { type = "result_export" })
 end
 
 return M

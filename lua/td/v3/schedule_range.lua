@@ -1,8 +1,8 @@
 --- td.v3.schedule_range: run a scheduled query for every scheduled time in
 -- a range (a backfill of a v3 schedule), each time exactly once.
 --
--- The times are the schedule's own: its cron expression in its time zone
--- (td.cronexpr), from <= t < to. Each time is run with
+-- The times are the schedule's own: its cron expression (td.cron) in its
+-- time zone (td.zoneinfo), from <= t < to. Each time is run with
 -- POST /v3/schedule/run/<name>/<t> (num = 1) and a domain_key that is
 -- derived from the schedule's name and the time, never random:
 --   tdlua-range-<name>-<t>[-<key>][-r<n>]
@@ -20,7 +20,8 @@ local errors = require "td.errors"
 local args = require "td.v3.args"
 local tdtime = require "td.time"
 local jobmod = require "td.v3.job"
-local cronexpr = require "td.cronexpr"
+local cron = require "td.cron"
+local zoneinfo = require "td.zoneinfo"
 local async = require "td.async"
 local core = require "td.core"
 
@@ -153,14 +154,16 @@ function M:run_schedule_range(name, from, to, opts)
   end
   local tz = sched.timezone
   if tz == nil or tz == "" then tz = "UTC" end
-  local expr = cronexpr.parse(sched.cron)
-  local okt, times = pcall(expr.times, expr, t0, t1, tz, { limit = max_runs })
-  if not okt then
-    if errors.is(times, "usage") and times.message:find("more than", 1, true) then
+  local expr, zone = cron.parse(sched.cron), zoneinfo.load(tz)
+  local times = {}
+  local x = expr:next(t0 - 1, zone)
+  while x and x < t1 do
+    if #times == max_runs then
       usage(("run_schedule_range: schedule %s (cron %q) has more than max_runs = %d runs in the range")
         :format(name, sched.cron, max_runs))
     end
-    error(times, 0)
+    times[#times + 1] = x
+    x = expr:next(x, zone)
   end
 
   local log = o.log ~= false and require("td.log") or nil
