@@ -94,6 +94,23 @@ function Summary:counts()
   return s
 end
 
+--- summary:check() -> summary, or raises when a run failed: the first
+-- failure's kind (job_failed, job_killed, timeout, ...), a message that
+-- counts the failures, err.summary = the summary. For scripts that print
+-- the summary first: `print(s); s:check()`.
+function Summary:check()
+  if self.ok then return self end
+  local first
+  for _, r in ipairs(self.runs) do if not r.ok then first = r; break end end
+  local e = first.err
+  errors.raise {
+    kind = errors.is(e) and e.kind or "job_failed",
+    job_id = first.job_id, summary = self,
+    message = ("%d of %d runs of schedule %s failed (first: %s: %s)"):format(self.failed, self.count, self.schedule,
+      tdtime.format(first.scheduled_at), errors.is(e) and e.message or tostring(e)),
+  }
+end
+
 --- client:run_schedule_range(name, from, to, {concurrency = 4, wait = true,
 -- key =, rerun_failed = true, max_runs = 1000, on_failure = "raise",
 -- log = true}) -> summary
@@ -111,9 +128,10 @@ end
 --     set of runs (letters, digits, '_' and '-').
 --   max_runs: a range naming more times raises a `usage` error before
 --     anything runs (a guard against "* * * * *" over a year).
---   on_failure: "raise" (default) raises a `job_failed` error after all
---     runs are done when any failed (err.summary holds the summary);
---     "return" returns the summary either way.
+--   on_failure: "raise" (default) raises after all runs are done when
+--     any failed (summary:check(): the first failure's kind, job_failed for
+--     a failed job; err.summary holds the summary); "return" returns the
+--     summary either way.
 --   log: one td.log line per finished run (default true).
 -- Returns a summary: {schedule, cron, timezone, from, to, count, ok,
 -- reused, submitted, failed, elapsed, runs = { {scheduled_at, job_id,
@@ -251,16 +269,7 @@ function M:run_schedule_range(name, from, to, opts)
     end
   end
   summary.elapsed = core.now() - started
-  if not summary.ok and o.on_failure ~= "return" then
-    local first
-    for _, r in ipairs(summary.runs) do if not r.ok then first = r; break end end
-    errors.raise {
-      kind = first.err and errors.is(first.err) and first.err.kind or "job_failed",
-      job_id = first.job_id, summary = summary,
-      message = ("%d of %d runs of schedule %s failed (first: %s: %s)"):format(summary.failed, summary.count, name,
-        tdtime.format(first.scheduled_at), first.err and (errors.is(first.err) and first.err.message or tostring(first.err)) or "?"),
-    }
-  end
+  if o.on_failure ~= "return" then summary:check() end
   return summary
 end
 
