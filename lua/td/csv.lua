@@ -87,9 +87,11 @@ local function make(dialect, modname)
       if closed then return nil end
       while true do
         local okr, f, msg, line = pcall(r.next, r)
-        if not okr then
+        if not okr then -- a read error, corrupt gzip input, out of memory
           close()
-          error(errors.new { kind = "io", file = name, message = ("%s: reading %s: %s"):format(fname, name, tostring(f)) }, 0)
+          local kind = type(f) == "table" and f.kind or "io"
+          local msg = type(f) == "table" and f.message or tostring(f)
+          error(errors.new { kind = kind, file = name, message = ("%s: reading %s: %s"):format(fname, name, msg) }, 0)
         end
         if f == nil then
           close()

@@ -102,7 +102,7 @@ end
 local function format_of(path, o)
   local fmt = o.format
   if fmt == nil then
-    local name = type(path) == "string" and path:lower() or ""
+    local name = type(path) == "string" and path:lower():gsub("%.gz$", "") or ""
     fmt = EXT[name:match("%.(%w+)$") or ""]
     if not fmt then
       usage(("import_file: cannot tell the format of %s from its name: pass format = \"csv\", \"tsv\" or \"jsonl\"")
@@ -146,7 +146,8 @@ end
 -- Imports a file (a path, "-" for stdin, or a file handle) into an
 -- existing table.
 --   format: "csv", "tsv" or "jsonl"; by default from the name's extension
---     (.csv, .tsv/.tab, .jsonl/.ndjson/.json).
+--     (.csv, .tsv/.tab, .jsonl/.ndjson/.json, each also with .gz). A gzip
+--     file (whatever its name) is inflated as it is read.
 --   columns: the column names, for a csv/tsv file without a header line
 --     (with header = true the file's header line is skipped instead).
 --   types: { column = "string" | "long" | "double" }; columns not named
