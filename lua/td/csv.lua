@@ -119,8 +119,9 @@ local function make(dialect, modname)
     return nxt, nil, nil, setmetatable({ close = close }, Closer)
   end
 
-  -- record iterator: maps column name -> string
-  local function records_iter(fname, source, o)
+  -- record iterator: maps column name -> string (arrays: the fields array,
+  -- its length checked, for callers that go by column position)
+  local function records_iter(fname, source, o, arrays)
     local nxt, close, name, handler = fields_iter(fname, source, o)
     local cols = o.columns
     if cols ~= nil and type(cols) ~= "table" then
@@ -146,6 +147,7 @@ local function make(dialect, modname)
         local f, line = nxt()
         if f == nil then return nil end
         if #f == n then
+          if arrays then return f, line end
           local r = {}
           for i = 1, n do r[cols[i]] = f[i] end
           return r, line

@@ -208,7 +208,7 @@ function M:import_file(db, tbl, path, opts)
     nxt, close, name, cols = mod._records_iter("import_file", path, {
       columns = o.columns, header = o.header, on_error = on_error,
       delimiter = o.delimiter, quote = o.quote, escape = o.escape,
-    })
+    }, true) -- records as field arrays: columns go by position
   end
   sum_extra.file = name
 
@@ -235,10 +235,10 @@ function M:import_file(db, tbl, path, opts)
     sampling = false
     local sample = {}
     for _, r in ipairs(buffered) do
-      if type(r) == "table" and r[1] == nil then sample[#sample + 1] = r end
+      if type(r) == "table" and (cols or r[1] == nil) then sample[#sample + 1] = r end
     end
 
-    local time_col = o.time_column
+    local time_col, time_idx = o.time_column, nil
     if not time_col and o.time_value == nil then
       local has_time = false
       if cols then
@@ -253,9 +253,8 @@ function M:import_file(db, tbl, path, opts)
       time_col = "time"
     end
     if time_col and cols then
-      local found = false
-      for _, c in ipairs(cols) do if c == time_col then found = true end end
-      if not found then
+      for i, c in ipairs(cols) do if c == time_col then time_idx = i end end
+      if not time_idx then
         usage(("import_file: time_column %q is not a column of %s (columns: %s)")
           :format(time_col, name, table.concat(cols, ", ")))
       end
@@ -264,19 +263,19 @@ function M:import_file(db, tbl, path, opts)
     -- the type of every csv/tsv column
     local conv = {}
     if cols then
-      for _, c in ipairs(cols) do
+      for idx, c in ipairs(cols) do
         local ty = types[c]
         if not ty then
           if o.all_string then
             ty = "string"
           else
             local vals = {}
-            for i, r in ipairs(sample) do vals[i] = r[c] end
+            for i, r in ipairs(sample) do vals[i] = r[idx] end
             ty = M.infer(vals)
           end
         end
         types[c] = ty
-        conv[#conv + 1] = { c, CONVERT[ty], ty }
+        conv[#conv + 1] = { c, CONVERT[ty], ty, idx }
       end
     else
       for c, ty in pairs(types) do conv[#conv + 1] = { c, CONVERT[ty], ty } end
@@ -291,12 +290,13 @@ function M:import_file(db, tbl, path, opts)
     -- raw record -> TD record, or nil after reporting a bad line
     local NULL = require("td.core").null
     local function convert(r, line)
-      local raw_time = time_col and r[time_col]
-      if cols then
+      local raw_time
+      if cols then -- r: the fields, by position
+        raw_time = time_idx and r[time_idx]
         local out = {}
         for i = 1, #conv do
           local cv = conv[i]
-          local s = r[cv[1]]
+          local s = r[cv[4]]
           if s ~= "" then
             local v = cv[2](s)
             if v == nil then
@@ -308,6 +308,7 @@ function M:import_file(db, tbl, path, opts)
         end
         r = out
       else
+        raw_time = time_col and r[time_col]
         for i = 1, #conv do
           local cv = conv[i]
           local v = r[cv[1]]
@@ -351,7 +352,7 @@ function M:import_file(db, tbl, path, opts)
           r, line = nxt()
           if r == nil then return nil end
         end
-        if r ~= nil and (type(r) ~= "table" or r[1] ~= nil) then
+        if r ~= nil and not cols and (type(r) ~= "table" or r[1] ~= nil) then
           bad(line, "a JSON object expected")
           r = nil
         end
