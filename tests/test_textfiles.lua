@@ -337,3 +337,13 @@ test("csvreader lines mode: one field per line, CRLF, blank lines skipped", func
   end
   eq(got, { '1:{"a": 1}', "3:  ", '4:{"b": "x,\\"y"}' })
 end)
+
+test("\"-\" reads standard input and writes standard output (gzip input too)", function()
+  local code, out, err = t.run("-e " .. t.sh_quote('td.csv.write("-", td.csv.read("-"), { columns = { "b", "a" } })'), {},
+    require("td.core").gzip('a,b\n1,"x,y"\n'))
+  eq(code, 0, err)
+  eq(out, 'b,a\n"x,y",1\n')
+  code, out, err = t.run("-e " .. t.sh_quote('for v, n in td.jsonl.records("-") do print(n, v.x) end'), {}, '{"x": 1}\n\n{"x": 2}\n')
+  eq(code, 0, err)
+  eq(out, "1\t1\n3\t2\n")
+end)

@@ -236,6 +236,9 @@ local function make(dialect, modname)
     w.fw = formats.writer(dialect.format, w.out.write, spec, { header = header })
   end
 
+  --- w:write(row): one row, an array of values or a record keyed by
+  -- column name (see writer). Raises `usage` for a non-table or a closed
+  -- writer, `io` when the target cannot be written.
   function Writer:write(row)
     if type(row) ~= "table" then
       errors.raise { kind = "usage", message = ("bad argument 'row' to '%s:write' (table expected, got %s)")
@@ -270,6 +273,8 @@ local function make(dialect, modname)
     self.rows = self.fw.rows
   end
 
+  --- w:close() -> rows written: finishes the output (a path is renamed into
+  -- place); idempotent.
   function Writer:close()
     if self.out.done then return self.rows end
     local ok, err = pcall(function()
@@ -281,6 +286,7 @@ local function make(dialect, modname)
     return self.rows
   end
 
+  --- w:abort(): gives up (a path's half-written output is removed).
   function Writer:abort() self.out.abort() end
 
   --- td.csv.write(target, rows, {columns =, header =}) -> the number of rows

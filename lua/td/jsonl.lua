@@ -105,6 +105,7 @@ function M.writer(target, opts)
   return w
 end
 
+--- w:write(v): one value as one line (see writer).
 function Writer:write(v)
   if self.out.done then errors.raise { kind = "usage", message = "td.jsonl.writer: the writer is closed" } end
   if self.fw and type(v) == "table" and (v[1] ~= nil or next(v) == nil) then
@@ -115,6 +116,8 @@ function Writer:write(v)
   self.rows = self.rows + 1
 end
 
+--- w:close() -> lines written: finishes the output (a path is renamed into
+-- place); idempotent.
 function Writer:close()
   if self.out.done then return self.rows end
   if self.fw then
@@ -125,6 +128,7 @@ function Writer:close()
   return self.rows
 end
 
+--- w:abort(): gives up (a path's half-written output is removed).
 function Writer:abort() self.out.abort() end
 
 --- td.jsonl.write(target, values, {columns =}) -> the number of lines.

@@ -67,6 +67,7 @@ local Summary = {}
 Summary.__index = Summary
 Summary.__name = "td.schedule_range"
 
+--- tostring(summary): one line of counts, then one line per failed run.
 function Summary.__tostring(s)
   local lines = { ("schedule %s: %d run%s from %s to %s: %s"):format(s.schedule, s.count, s.count == 1 and "" or "s",
     tdtime.format(s.from), tdtime.format(s.to), s:counts()) }
