@@ -32,7 +32,7 @@ static const luaL_Reg FUNCTIONS[] = {
 static const tdclass *const CLASSES[] = {&td_loop_class,     &td_request_class,
                                          &td_decoder_class,  &td_packer_class,
                                          &td_textwriter_class, &td_zjob_class,
-                                         &td_gzcheck_class,  &td_csvreader_class,
+                                         &td_gzcheck_class,  &td_csv_class,
                                          NULL};
 
 /* The one metatable helper: methods as __index, the meta entries, __name. */

@@ -499,4 +499,4 @@ static const luaL_Reg csv_methods[] = {
     {"next", csv_next}, {"line", csv_line}, {"close", csv_close}, {NULL, NULL}};
 static const luaL_Reg csv_meta[] = {
     {"__gc", csv_close}, {"__close", csv_close}, {"__tostring", csv_tostring}, {NULL, NULL}};
-const tdclass td_csvreader_class = {TD_CSV_MT, csv_methods, csv_meta};
+const tdclass td_csv_class = {TD_CSV_MT, csv_methods, csv_meta};
