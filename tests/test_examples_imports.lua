@@ -92,3 +92,23 @@ test("bounded_queries.lua: one query per day, at most N at a time, one CSV on st
   eq(#t.requests("POST", "^/v3/job/issue/"), 3)
   no_key(out, err)
 end)
+
+test("unattended, the examples leave progress lines in the log (TDLUA_PROGRESS_INTERVAL)", function()
+  t.reset(INSTANT)
+  local e = env()
+  e.TDLUA_PROGRESS_INTERVAL = "0"
+  local rows = { "time,n" }
+  for i = 1, 5000 do rows[#rows + 1] = (1700000000 + i) .. "," .. i end
+  local p = t.write_tmp(table.concat(rows, "\n") .. "\n", ".csv")
+  local code, _, err = t.run("examples/import_csv.lua " .. q(p) .. " web.ex_progress", e)
+  eq(code, 0, err)
+  like(err, "INFO  import [^\n]*: 4096 records %(line 4097%), 0:%d%d\n")
+  like(err, "imported 5000 records")
+  local c = t.client()
+  c:create_schedule("ex_prog", { cron = "0 0 * * *", query = "SELECT 1", database = "web" })
+  code, _, err = t.run("examples/schedule_range.lua ex_prog 2026-11-01 2026-11-04", e)
+  eq(code, 0, err)
+  like(err, "INFO  schedule ex_prog: 1 of 3 runs finished, 0:%d%d\n")
+  like(err, "INFO  schedule ex_prog: 3 of 3 runs finished, 0:%d%d\n")
+  os.remove(p)
+end)

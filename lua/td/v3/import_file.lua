@@ -32,6 +32,7 @@ local KNOWN = {
   format = true, columns = true, header = true, types = true, time_column = true,
   time_format = true, time_value = true, on_error = true, sample = true, all_string = true,
   delimiter = true, quote = true, escape = true, unique_id = true, chunk_size = true,
+  progress = true,
 }
 
 local find = string.find
@@ -118,7 +119,7 @@ local function check_opts(o)
   args.fields("import_file", o, {
     columns = "table", header = "boolean", types = "table", time_column = "string",
     time_format = "string", time_value = "number", sample = "integer", all_string = "boolean",
-    unique_id = "string", chunk_size = "integer",
+    unique_id = "string", chunk_size = "integer", progress = "boolean",
   })
   local oe = o.on_error
   if oe ~= nil and oe ~= "stop" and oe ~= "skip" then
@@ -142,7 +143,7 @@ end
 --- client:import_file(db, table, path, {format =, columns =, header =,
 -- types =, time_column =, time_format =, time_value =, on_error = "stop",
 -- sample = 1000, all_string =, delimiter =, quote =, escape =,
--- unique_id =, chunk_size =}) -> summary
+-- unique_id =, chunk_size =, progress =}) -> summary
 -- Imports a file (a path, "-" for stdin, or a file handle) into an
 -- existing table.
 --   format: "csv", "tsv" or "jsonl"; by default from the name's extension
@@ -165,6 +166,8 @@ end
 --     the error says how many); "skip" skips bad lines and reports them.
 --   unique_id, chunk_size: as for client:import; running the same import
 --     again with the same unique_id adds only what an earlier run did not.
+--   progress: records read so far, live on a terminal, a log line a
+--     minute otherwise (td.progress); false: none.
 -- Returns client:import's summary plus file, format, lines (records read),
 -- skipped (bad lines skipped), bad (up to 100 of them: {line, reason}) and
 -- types (column -> type used).
@@ -218,6 +221,10 @@ function M:import_file(db, tbl, path, opts)
     if not skip then error(e, 0) end
     on_bad(e)
   end
+
+  -- progress: a live line on a terminal, a log line a minute otherwise
+  local bar = require("td.progress").new(o.progress, "import " .. name)
+  local started = require("td.core").now()
 
   local ok, sum = pcall(function()
     -- the sample: the first records, held to infer the types
@@ -359,7 +366,12 @@ function M:import_file(db, tbl, path, opts)
         if r then
           local rec = convert(r, line)
           if rec then
-            sum_extra.lines = sum_extra.lines + 1
+            local n = sum_extra.lines + 1
+            sum_extra.lines = n
+            if n % 4096 == 0 then
+              bar:update("%d records (line %d), %s", n, line,
+                require("td.progress").clock(require("td.core").now() - started))
+            end
             return rec
           end
         end
@@ -368,6 +380,7 @@ function M:import_file(db, tbl, path, opts)
     return self:import(db, tbl, rows, { unique_id = o.unique_id, chunk_size = o.chunk_size })
   end)
   close()
+  bar:done()
   if not ok then
     if errors.is(sum) and sum.imported_records == nil then
       sum.imported_records, sum.imported_chunks = 0, 0

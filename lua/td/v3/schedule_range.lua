@@ -29,7 +29,7 @@ local M = {}
 local usage = args.usage
 
 local KNOWN = { concurrency = true, wait = true, key = true, rerun_failed = true, max_runs = true,
-  on_failure = true, log = true }
+  on_failure = true, log = true, progress = true }
 local WAIT_KNOWN = { timeout = true, interval = true, max_interval = true, progress = true }
 local MAX_RERUNS = 20
 
@@ -114,7 +114,7 @@ end
 
 --- client:run_schedule_range(name, from, to, {concurrency = 4, wait = true,
 -- key =, rerun_failed = true, max_runs = 1000, on_failure = "raise",
--- log = true}) -> summary
+-- log = true, progress =}) -> summary
 -- Runs schedule `name` once for every time its cron names in
 -- [from, to) (epoch seconds or strings td.time.parse reads: "2026-11-01",
 -- "2026-11-01 10:00:00 UTC"; `to` is exclusive), in the schedule's time
@@ -133,7 +133,9 @@ end
 --     any failed (summary:check(): the first failure's kind, job_failed for
 --     a failed job; err.summary holds the summary); "return" returns the
 --     summary either way.
---   log: one td.log line per finished run (default true).
+--   log: one td.log line per finished run (default true). progress: runs
+--     finished so far, live on a terminal, a log line a minute otherwise
+--     (td.progress); false: none.
 -- Returns a summary: {schedule, cron, timezone, from, to, count, ok,
 -- reused, submitted, failed, elapsed, runs = { {scheduled_at, job_id,
 -- job, status, ok, err, reused, reruns, domain_key}, ... }} in time
@@ -146,7 +148,7 @@ function M:run_schedule_range(name, from, to, opts)
   local t0, t1 = time_arg("from", from), time_arg("to", to)
   local o = args.opts("run_schedule_range", opts, KNOWN)
   args.fields("run_schedule_range", o, { concurrency = "integer", key = "string", rerun_failed = "boolean",
-    max_runs = "integer", on_failure = "string", log = "boolean" })
+    max_runs = "integer", on_failure = "string", log = "boolean", progress = "boolean" })
   if t1 <= t0 then usage("run_schedule_range: `to` must be after `from` (the range is from <= t < to)") end
   local conc = o.concurrency or 4
   if conc < 1 then usage("run_schedule_range: concurrency must be at least 1") end
@@ -238,6 +240,11 @@ function M:run_schedule_range(name, from, to, opts)
     end
   end
 
+  -- progress: runs finished so far, live on a terminal, a log line a
+  -- minute otherwise
+  local progress = require "td.progress"
+  local bar = progress.new(o.progress, "schedule " .. name)
+  local finished, failed = 0, 0
   local results = async.map(times, function(t)
     local run = { scheduled_at = t, reused = false, reruns = 0 }
     local okr, err = pcall(run_one, t, run)
@@ -248,6 +255,10 @@ function M:run_schedule_range(name, from, to, opts)
         or (errors.is(err) and err.kind) or "error"
       run.job_id = run.job_id or (errors.is(err) and err.job_id) or nil
     end
+    finished = finished + 1
+    if not run.ok then failed = failed + 1 end
+    bar:update("%d of %d runs finished%s, %s", finished, #times, failed > 0 and (", %d failed"):format(failed) or "",
+      progress.clock(core.now() - started))
     if log then
       if run.ok then
         log.info("%s %s: job %s %s%s", name, tdtime.format(t), tostring(run.job_id or "-"), tostring(run.status),
@@ -259,6 +270,7 @@ function M:run_schedule_range(name, from, to, opts)
     return run
   end, { concurrency = conc })
 
+  bar:done()
   for i, r in ipairs(results) do
     local run = r.ok and r.value or { scheduled_at = times[i], ok = false, err = r.err, status = "error" }
     summary.runs[i] = run
