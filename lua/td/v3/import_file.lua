@@ -192,9 +192,12 @@ function M:import_file(db, tbl, path, opts)
   end
   -- the reader's bad lines: while sampling they are queued in order with
   -- the records (a line is reported after the lines before it)
-  local sampling, pending_bad = true, nil
+  local buffered, lines_of = {}, {} -- the sample: records and their lines
+  local sampling = true
   local function on_error(e)
-    if sampling then pending_bad(e)
+    if sampling then -- a false record whose line slot holds the error
+      buffered[#buffered + 1] = false
+      lines_of[#buffered] = e
     elseif skip then on_bad(e)
     else error(e, 0) end
   end
@@ -228,11 +231,6 @@ function M:import_file(db, tbl, path, opts)
 
   local ok, sum = pcall(function()
     -- the sample: the first records, held to infer the types
-    local buffered, lines_of = {}, {}
-    pending_bad = function(e)
-      buffered[#buffered + 1] = false
-      lines_of[#buffered] = e
-    end
     while #buffered < sample_n do
       local r, line = nxt()
       if r == nil then break end
@@ -240,6 +238,9 @@ function M:import_file(db, tbl, path, opts)
       lines_of[#buffered] = line
     end
     sampling = false
+    -- stopping at a bad first line (a header that cannot be read) comes
+    -- before any judgement of the columns it would have named
+    if not skip and buffered[1] == false then error(lines_of[1], 0) end
     local sample = {}
     for _, r in ipairs(buffered) do
       if type(r) == "table" and (cols or r[1] == nil) then sample[#sample + 1] = r end
