@@ -53,7 +53,7 @@ end
 -- the workflow's time zone": epoch numbers become instants, local strings
 -- are normalised to "yyyy-MM-ddTHH:mm:ss".
 local function zoned_or_local(fname, argname, v)
-  if type(v) == "number" then return base.iso(v) end
+  if type(v) == "number" then return base.instant(fname, argname, v) end
   if type(v) == "string" then
     if base.has_zone(v) then return base.instant(fname, argname, v) end
     local l = base.local_time(v)
