@@ -1,15 +1,20 @@
 -- examples/bounded_queries.lua: one query per day of a range, at most N
 -- running at a time, all results in one CSV on standard output.
 --
---   tdlua examples/bounded_queries.lua 2026-11-15 2026-11-21 [N] > pv_by_day.csv
+--   tdlua examples/bounded_queries.lua [FIRST_DAY LAST_DAY [N]] > pv_by_day.csv
+--
+-- Without days it reports the last seven days (up to yesterday, UTC).
 --
 -- td.map runs the function for every day, N at a time (each call looks
 -- blocking; the waits run side by side in one process), and returns one
 -- {ok, value | err} per day in the order of the days: one failed day does
 -- not stop the others. Exit status 1 when a day failed.
-local first, last, n = arg[1], arg[2], tonumber(arg[3]) or 4
-if not (first and last) then
-  io.stderr:write("usage: tdlua bounded_queries.lua FIRST_DAY LAST_DAY [N]\n")
+local yesterday = os.time() - 86400
+local first = arg[1] or os.date("!%Y-%m-%d", yesterday - 6 * 86400)
+local last = arg[2] or os.date("!%Y-%m-%d", yesterday)
+local n = tonumber(arg[3]) or 4
+if not (td.time.parse(first) and td.time.parse(last)) then
+  io.stderr:write("usage: tdlua bounded_queries.lua [FIRST_DAY LAST_DAY [N]]\n")
   os.exit(2)
 end
 local days = {}

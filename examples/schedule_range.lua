@@ -8,7 +8,7 @@
 -- script again (after a crash, a kill, or by mistake) and it finds the jobs
 -- the first run started instead of starting them twice; a time whose job
 -- failed is run again. One log line per finished run on stderr; the
--- summary on stdout; exit status 1 when a run failed.
+-- summary on stdout; exit status 3 (job failed) when a run failed.
 local name, from, to = arg[1], arg[2], arg[3]
 if not (name and from and to) then
   io.stderr:write("usage: tdlua schedule_range.lua SCHEDULE FROM TO [CONCURRENCY]\n")
@@ -20,4 +20,4 @@ local summary = td.run_schedule_range(name, from, to, {
   on_failure = "return",                 -- report, then decide
 })
 print(summary)                           -- "schedule daily_kpi: 7 runs from ... : 7 success"
-if not summary.ok then os.exit(1) end
+summary:check()                          -- raises job_failed when a run failed

@@ -1,6 +1,7 @@
 /* csv.c - a streaming reader of delimited text: CSV (RFC 4180), TSV.
  *
- * core.csvreader(source, {delimiter = ",", quote = '"', escape = false})
+ * core.csvreader(source, {delimiter = ",", quote = '"', escape = false,
+ *                        lines = false})
  * reads records from a Lua file handle (io.open, io.stdin) or from a
  * string. r:next() returns the next record as an array of strings and the
  * line it starts on; nil at the end; or false, message, line for a record
@@ -21,6 +22,12 @@
  *     \\ stand for tab, line feed, carriage return and backslash; any other
  *     backslash is data.
  *   - a UTF-8 byte order mark at the very start is skipped.
+ *   - lines = true: every line is a record of one field, the line without
+ *     its line end (\n or \r\n); no delimiters, quotes or escapes (JSON
+ *     Lines are read this way).
+ *   - a file that starts with gzip's magic bytes (1f 8b) is inflated as it
+ *     is read (td_infl: concatenated members, CRC and length checked; a
+ *     file cut short in the middle of a member is an error).
  *
  * Memory: the input is read in blocks into a buffer that belongs to the
  * userdata; a record is parsed from its first byte again when it does not
@@ -30,6 +37,7 @@
  * memory) leaks nothing. The file handle is kept alive by the reader (its
  * user value) but not closed by it. */
 #include "core.h"
+#include "infl.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -44,7 +52,12 @@ typedef struct tdcsv {
   int eof;         /* the source has nothing more */
   int closed;
   int bom_done;
+  int sniffed;     /* the first bytes were looked at (gzip or not) */
+  int lines;       /* lines mode: a record is a whole line, one field */
   unsigned char delim, quote, esc; /* quote/esc 0: none */
+  tdinfl *z;       /* gzip input: the inflater (NULL for plain input) */
+  char *raw;       /* gzip input: compressed bytes read from the file */
+  tdbuf zout;      /* gzip input: inflated bytes not yet in data */
   char *data;      /* input read so far: data[off .. len) not yet parsed */
   size_t off, len, cap;
   tdbuf field;     /* text of a field with quotes or escapes undone */
@@ -57,9 +70,45 @@ static tdcsv *checkcsv(lua_State *L, int idx) {
   return (tdcsv *)luaL_checkudata(L, idx, TD_CSV_MT);
 }
 
+static void read_error(lua_State *L, tdcsv *c) {
+  int e = errno;
+  clearerr(c->fp);
+  td_error(L, "io", "read error: %s", strerror(e ? e : EIO));
+}
+
+/* Up to `room` inflated bytes into data[len..]; 0 at the end of the input. */
+static size_t fill_gz(lua_State *L, tdcsv *c, size_t room) {
+  for (;;) {
+    size_t have = tdbuf_size(&c->zout);
+    if (have > 0) {
+      size_t n = have < room ? have : room;
+      memcpy(c->data + c->len, tdbuf_head(&c->zout), n);
+      tdbuf_consume(&c->zout, n);
+      c->len += n;
+      return n;
+    }
+    long got = td_infl_get(c->z, &c->zout, room);
+    if (got < 0) {
+      if (td_infl_oom(c->z)) td_error(L, "memory", "out of memory");
+      td_error(L, "bad_input", "gzip input: %s", td_infl_error(c->z));
+    }
+    if (got > 0) continue;
+    size_t n = fread(c->raw, 1, BLOCK, c->fp);
+    if (n == 0) {
+      if (ferror(c->fp)) read_error(L, c);
+      if (!td_infl_at_end(c->z)) td_error(L, "bad_input", "gzip input: the data ends in the middle of a gzip member");
+      c->eof = 1;
+      return 0;
+    }
+    if (td_infl_put(c->z, c->raw, n) != 0) td_error(L, "memory", "out of memory");
+  }
+}
+
 /* Read more input. Compacts the buffer; grows it (doubling) when the part
  * not yet parsed fills more than half of it, so at least half a buffer of
- * new bytes arrives. Returns the number of bytes read (0 at the end). */
+ * new bytes arrives. The first bytes of a file decide whether it is gzip
+ * (1f 8b): then the rest is inflated as it is read. Returns the number of
+ * bytes added (0 at the end). */
 static size_t fill(lua_State *L, tdcsv *c) {
   if (c->eof || !c->fp) {
     c->eof = 1;
@@ -72,27 +121,33 @@ static size_t fill(lua_State *L, tdcsv *c) {
   }
   if (c->cap - c->len < c->cap / 2 || c->cap - c->len < BLOCK / 2) {
     size_t ncap = c->cap ? c->cap * 2 : BLOCK;
-    if (ncap < c->cap) luaL_error(L, "out of memory");
+    if (ncap < c->cap) td_error(L, "memory", "out of memory");
     char *p = realloc(c->data, ncap);
-    if (!p) luaL_error(L, "out of memory");
+    if (!p) td_error(L, "memory", "out of memory");
     c->data = p;
     c->cap = ncap;
   }
-  size_t n = fread(c->data + c->len, 1, c->cap - c->len, c->fp);
+  size_t room = c->cap - c->len;
+  if (c->z) return fill_gz(L, c, room);
+  size_t n = fread(c->data + c->len, 1, room, c->fp);
+  if (!c->sniffed) {
+    c->sniffed = 1;
+    if (n >= 2 && (unsigned char)c->data[c->len] == 0x1f && (unsigned char)c->data[c->len + 1] == 0x8b) {
+      if (!(c->raw = malloc(BLOCK)) || !(c->z = td_infl_new(0))) td_error(L, "memory", "out of memory");
+      if (td_infl_put(c->z, c->data + c->len, n) != 0) td_error(L, "memory", "out of memory");
+      return fill_gz(L, c, room);
+    }
+  }
   c->len += n;
   if (n == 0) {
-    if (ferror(c->fp)) {
-      int e = errno;
-      clearerr(c->fp);
-      luaL_error(L, "read error: %s", strerror(e ? e : EIO));
-    }
+    if (ferror(c->fp)) read_error(L, c);
     c->eof = 1;
   }
   return n;
 }
 
 static void field_put(lua_State *L, tdcsv *c, const char *p, size_t n) {
-  if (tdbuf_append(&c->field, p, n) != 0) luaL_error(L, "out of memory");
+  if (tdbuf_append(&c->field, p, n) != 0) td_error(L, "memory", "out of memory");
 }
 
 static lua_Integer count_nl(const char *p, const char *e) {
@@ -144,6 +199,20 @@ static int parse(lua_State *L, tdcsv *c, size_t *endp, lua_Integer *lines, perr 
   }
   lua_Integer first_line = c->line + nl;
   const char *rec = p;
+  if (c->lines) { /* the whole line is the one field */
+    const char *lf = memchr(p, '\n', (size_t)(e - p));
+    if (!lf && !c->eof) return R_MORE;
+    const char *end = lf ? lf : e;
+    const char *q = end;
+    if (q > p && q[-1] == '\r') q--;
+    lua_createtable(L, 1, 0);
+    lua_pushlstring(L, p, (size_t)(q - p));
+    lua_rawseti(L, -2, 1);
+    *endp = (size_t)((lf ? lf + 1 : e) - base);
+    *lines = nl + (lf ? 1 : 0);
+    lua_pushinteger(L, first_line);
+    return R_OK;
+  }
   lua_createtable(L, c->ncols > 0 ? c->ncols : 4, 0);
   for (;;) {
     /* at the start of a field */
@@ -283,7 +352,7 @@ bad_here: {
 /* r:next() -> fields, line | nil | false, message, line */
 static int csv_next(lua_State *L) {
   tdcsv *c = checkcsv(L, 1);
-  if (c->closed) return luaL_error(L, "csv reader is closed");
+  if (c->closed) return td_error(L, "usage", "csv reader is closed");
   lua_settop(L, 1);
   for (;;) {
     if (!c->bom_done) {
@@ -337,6 +406,11 @@ static int csv_close(lua_State *L) {
   c->data = NULL;
   c->off = c->len = c->cap = 0;
   tdbuf_free(&c->field);
+  tdbuf_free(&c->zout);
+  td_infl_free(c->z);
+  c->z = NULL;
+  free(c->raw);
+  c->raw = NULL;
   c->fp = NULL;
   c->eof = 1;
   c->closed = 1;
@@ -362,7 +436,7 @@ static unsigned char opt_char(lua_State *L, int opts, const char *name, unsigned
     } else if (s && n == 1 && *s != '\n' && *s != '\r') {
       v = (unsigned char)*s;
     } else {
-      luaL_error(L, "csvreader: %s must be one character%s", name, none_ok ? " or false" : "");
+      td_error(L, "usage", "csvreader: %s must be one character%s", name, none_ok ? " or false" : "");
     }
   }
   lua_pop(L, 1);
@@ -380,13 +454,17 @@ int td_l_csvreader(lua_State *L) {
   int has_opts = !lua_isnoneornil(L, 2);
   if (has_opts) luaL_checktype(L, 2, LUA_TTABLE);
   unsigned char delim = ',', quote = '"', esc = 0;
+  int lines = 0;
   if (has_opts) {
     delim = opt_char(L, 2, "delimiter", ',', 0);
     quote = opt_char(L, 2, "quote", '"', 1);
     esc = opt_char(L, 2, "escape", 0, 1);
+    lua_getfield(L, 2, "lines");
+    lines = lua_toboolean(L, -1);
+    lua_pop(L, 1);
   }
-  if (quote && (quote == delim || quote == esc)) luaL_error(L, "csvreader: quote must differ from delimiter and escape");
-  if (esc && esc == delim) luaL_error(L, "csvreader: escape must differ from delimiter");
+  if (quote && (quote == delim || quote == esc)) td_error(L, "usage", "csvreader: quote must differ from delimiter and escape");
+  if (esc && esc == delim) td_error(L, "usage", "csvreader: escape must differ from delimiter");
   tdcsv *c = (tdcsv *)lua_newuserdatauv(L, sizeof *c, 1);
   memset(c, 0, sizeof *c);
   c->closed = 1; /* until set up: __gc of a half-made reader is harmless */
@@ -395,6 +473,7 @@ int td_l_csvreader(lua_State *L) {
   c->quote = quote;
   c->esc = esc;
   c->line = 1;
+  c->lines = lines;
   c->special[delim] = 1;
   c->special['\n'] = 1;
   c->special['\r'] = 1;
@@ -408,7 +487,7 @@ int td_l_csvreader(lua_State *L) {
     size_t n;
     const char *s = lua_tolstring(L, 1, &n);
     c->data = malloc(n ? n : 1);
-    if (!c->data) return luaL_error(L, "out of memory");
+    if (!c->data) return td_error(L, "memory", "out of memory");
     memcpy(c->data, s, n);
     c->len = c->cap = n;
     c->eof = 1;

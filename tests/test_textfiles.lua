@@ -295,3 +295,55 @@ test("csv and tsv: random rows written and read back are the same; random bytes 
     ok(v ~= nil or type(err) == "string")
   end
 end)
+
+test("gzip files are inflated as they are read: csv, tsv, jsonl; a cut gzip file is bad_input", function()
+  local core = require "td.core"
+  local p = os.tmpname() .. ".csv.gz"
+  local rows = { "id,text" }
+  for i = 1, 20000 do rows[#rows + 1] = i .. ',"line ' .. i .. ', quoted"' end
+  local text = table.concat(rows, "\n") .. "\n"
+  -- two gzip members, as concatenated .gz files are
+  local half = #text // 2
+  local cut = text:find("\n", half, true)
+  local f = assert(io.open(p, "wb"))
+  f:write(core.gzip(text:sub(1, cut)), core.gzip(text:sub(cut + 1)))
+  f:close()
+  local n, last = 0, nil
+  for rec, line in td.csv.records(p) do n = n + 1; last = { rec, line } end
+  eq(n, 20000)
+  eq(last, { { id = "20000", text = "line 20000, quoted" }, 20001 })
+  -- jsonl, and a file cut short
+  f = assert(io.open(p, "wb"))
+  local gz = core.gzip('{"id": 1234567890123456789}\n{"id": 2}\n')
+  f:write(gz)
+  f:close()
+  eq(td.jsonl.read(p), { { id = 1234567890123456789 }, { id = 2 } })
+  f = assert(io.open(p, "wb"))
+  f:write(gz:sub(1, #gz - 6))
+  f:close()
+  local e = raises_kind("bad_input", td.jsonl.read, p)
+  like(e.message, "gzip")
+  raises_kind("bad_input", td.csv.read, p)
+  os.remove(p)
+end)
+
+test("csvreader lines mode: one field per line, CRLF, blank lines skipped", function()
+  local r = require("td.core").csvreader('{"a": 1}\r\n\n  \n{"b": "x,\\"y"}', { lines = true })
+  local got = {}
+  while true do
+    local f, line = r:next()
+    if not f then break end
+    got[#got + 1] = line .. ":" .. f[1]
+  end
+  eq(got, { '1:{"a": 1}', "3:  ", '4:{"b": "x,\\"y"}' })
+end)
+
+test("\"-\" reads standard input and writes standard output (gzip input too)", function()
+  local code, out, err = t.run("-e " .. t.sh_quote('td.csv.write("-", td.csv.read("-"), { columns = { "b", "a" } })'), {},
+    require("td.core").gzip('a,b\n1,"x,y"\n'))
+  eq(code, 0, err)
+  eq(out, 'b,a\n"x,y",1\n')
+  code, out, err = t.run("-e " .. t.sh_quote('for v, n in td.jsonl.records("-") do print(n, v.x) end'), {}, '{"x": 1}\n\n{"x": 2}\n')
+  eq(code, 0, err)
+  eq(out, "1\t1\n3\t2\n")
+end)

@@ -87,9 +87,11 @@ local function make(dialect, modname)
       if closed then return nil end
       while true do
         local okr, f, msg, line = pcall(r.next, r)
-        if not okr then
+        if not okr then -- a read error, corrupt gzip input, out of memory
           close()
-          error(errors.new { kind = "io", file = name, message = ("%s: reading %s: %s"):format(fname, name, tostring(f)) }, 0)
+          local kind = type(f) == "table" and f.kind or "io"
+          local msg = type(f) == "table" and f.message or tostring(f)
+          error(errors.new { kind = kind, file = name, message = ("%s: reading %s: %s"):format(fname, name, msg) }, 0)
         end
         if f == nil then
           close()
@@ -117,8 +119,9 @@ local function make(dialect, modname)
     return nxt, nil, nil, setmetatable({ close = close }, Closer)
   end
 
-  -- record iterator: maps column name -> string
-  local function records_iter(fname, source, o)
+  -- record iterator: maps column name -> string (arrays: the fields array,
+  -- its length checked, for callers that go by column position)
+  local function records_iter(fname, source, o, arrays)
     local nxt, close, name, handler = fields_iter(fname, source, o)
     local cols = o.columns
     if cols ~= nil and type(cols) ~= "table" then
@@ -144,6 +147,7 @@ local function make(dialect, modname)
         local f, line = nxt()
         if f == nil then return nil end
         if #f == n then
+          if arrays then return f, line end
           local r = {}
           for i = 1, n do r[cols[i]] = f[i] end
           return r, line
@@ -232,6 +236,9 @@ local function make(dialect, modname)
     w.fw = formats.writer(dialect.format, w.out.write, spec, { header = header })
   end
 
+  --- w:write(row): one row, an array of values or a record keyed by
+  -- column name (see writer). Raises `usage` for a non-table or a closed
+  -- writer, `io` when the target cannot be written.
   function Writer:write(row)
     if type(row) ~= "table" then
       errors.raise { kind = "usage", message = ("bad argument 'row' to '%s:write' (table expected, got %s)")
@@ -266,6 +273,8 @@ local function make(dialect, modname)
     self.rows = self.fw.rows
   end
 
+  --- w:close() -> rows written: finishes the output (a path is renamed into
+  -- place); idempotent.
   function Writer:close()
     if self.out.done then return self.rows end
     local ok, err = pcall(function()
@@ -277,6 +286,7 @@ local function make(dialect, modname)
     return self.rows
   end
 
+  --- w:abort(): gives up (a path's half-written output is removed).
   function Writer:abort() self.out.abort() end
 
   --- td.csv.write(target, rows, {columns =, header =}) -> the number of rows

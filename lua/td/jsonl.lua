@@ -1,10 +1,13 @@
 --- td.jsonl: JSON Lines files (one JSON value per line).
 --   for rec, line in td.jsonl.records("events.jsonl") do print(line, rec.user) end
 --   td.jsonl.write("out.jsonl", { { a = 1 }, { a = 2 } })
--- Values decode and encode as in td.json. Blank lines are skipped. A line
+-- Lines are split by the C reader (core.csvreader in lines mode; a gzip
+-- file is inflated as it is read). Values decode and encode as in td.json.
+-- Blank lines are skipped. A line
 -- that is not JSON raises a `bad_input` error with `file` and `line`,
 -- unless on_error = "skip" or a function (called with that error; reading
 -- goes on unless it raises).
+local core = require "td.core"
 local errors = require "td.errors"
 local textfile = require "td.textfile"
 local json = require "td.json"
@@ -22,25 +25,28 @@ local function records_iter(fname, source, opts)
     errors.raise { kind = "usage", message = ("%s: on_error must be \"stop\", \"skip\" or a function"):format(fname) }
   end
   local f, close_f, name = textfile.open_in(fname, source)
-  local lines = f:lines("L")
-  local n, closed = 0, false
+  local ok, r = pcall(core.csvreader, f, { lines = true })
+  if not ok then close_f(); error(r, 0) end
+  local closed = false
   local function close()
     if closed then return end
     closed = true
+    r:close()
     close_f()
   end
   local decode = json._decode
   local function nxt()
     if closed then return nil end
     while true do
-      local ok, s = pcall(lines)
-      if not ok then
+      local okr, fields, n = pcall(r.next, r)
+      if not okr then -- a read error, corrupt gzip input, out of memory
         close()
-        errors.raise { kind = "io", file = name, message = ("%s: reading %s: %s"):format(fname, name, tostring(s)) }
+        local kind = type(fields) == "table" and fields.kind or "io"
+        local msg = type(fields) == "table" and fields.message or tostring(fields)
+        errors.raise { kind = kind, file = name, message = ("%s: reading %s: %s"):format(fname, name, msg) }
       end
-      if s == nil then close(); return nil end
-      n = n + 1
-      if n == 1 and s:sub(1, 3) == "\239\187\191" then s = s:sub(4) end
+      if fields == nil then close(); return nil end
+      local s = fields[1]
       if s:find("%S") then
         local v, err = decode(s)
         if v ~= nil or not err then return v, n end
@@ -99,6 +105,7 @@ function M.writer(target, opts)
   return w
 end
 
+--- w:write(v): one value as one line (see writer).
 function Writer:write(v)
   if self.out.done then errors.raise { kind = "usage", message = "td.jsonl.writer: the writer is closed" } end
   if self.fw and type(v) == "table" and (v[1] ~= nil or next(v) == nil) then
@@ -109,6 +116,8 @@ function Writer:write(v)
   self.rows = self.rows + 1
 end
 
+--- w:close() -> lines written: finishes the output (a path is renamed into
+-- place); idempotent.
 function Writer:close()
   if self.out.done then return self.rows end
   if self.fw then
@@ -119,6 +128,7 @@ function Writer:close()
   return self.rows
 end
 
+--- w:abort(): gives up (a path's half-written output is removed).
 function Writer:abort() self.out.abort() end
 
 --- td.jsonl.write(target, values, {columns =}) -> the number of lines.

@@ -32,24 +32,23 @@ local KNOWN = {
   format = true, columns = true, header = true, types = true, time_column = true,
   time_format = true, time_value = true, on_error = true, sample = true, all_string = true,
   delimiter = true, quote = true, escape = true, unique_id = true, chunk_size = true,
+  progress = true,
 }
 
--- "123" / "-5" (int64) -> integer; nil otherwise
+local find = string.find
+
+-- "123" / "-5" (int64) -> integer; nil otherwise (also for hex, spaces)
 local function as_long(s)
-  if not s:find("^[%+%-]?%d+$") then return nil end
-  local v = tointeger(tonumber(s))
-  if not v then return nil end
+  local v = tonumber(s)
+  if mtype(v) ~= "integer" or find(s, "[^%d%+%-]") then return nil end
   return v
 end
 
--- decimal numbers ("1.5", "-2", "3e10", ".5"); not hex, inf or nan
+-- decimal numbers ("1.5", "-2", "3e10", ".5") -> float; not hex, spaces,
+-- inf or nan
 local function as_double(s)
-  if not (s:find("^[%+%-]?%d+%.?%d*[eE][%+%-]?%d+$") or s:find("^[%+%-]?%d*%.?%d+[eE][%+%-]?%d+$")
-    or s:find("^[%+%-]?%d+%.?%d*$") or s:find("^[%+%-]?%.%d+$")) then
-    return nil
-  end
   local v = tonumber(s)
-  if v == nil then return nil end
+  if v == nil or find(s, "[^%d%+%-%.eE]") then return nil end
   return v + 0.0
 end
 
@@ -104,7 +103,7 @@ end
 local function format_of(path, o)
   local fmt = o.format
   if fmt == nil then
-    local name = type(path) == "string" and path:lower() or ""
+    local name = type(path) == "string" and path:lower():gsub("%.gz$", "") or ""
     fmt = EXT[name:match("%.(%w+)$") or ""]
     if not fmt then
       usage(("import_file: cannot tell the format of %s from its name: pass format = \"csv\", \"tsv\" or \"jsonl\"")
@@ -120,7 +119,7 @@ local function check_opts(o)
   args.fields("import_file", o, {
     columns = "table", header = "boolean", types = "table", time_column = "string",
     time_format = "string", time_value = "number", sample = "integer", all_string = "boolean",
-    unique_id = "string", chunk_size = "integer",
+    unique_id = "string", chunk_size = "integer", progress = "boolean",
   })
   local oe = o.on_error
   if oe ~= nil and oe ~= "stop" and oe ~= "skip" then
@@ -144,11 +143,12 @@ end
 --- client:import_file(db, table, path, {format =, columns =, header =,
 -- types =, time_column =, time_format =, time_value =, on_error = "stop",
 -- sample = 1000, all_string =, delimiter =, quote =, escape =,
--- unique_id =, chunk_size =}) -> summary
+-- unique_id =, chunk_size =, progress =}) -> summary
 -- Imports a file (a path, "-" for stdin, or a file handle) into an
 -- existing table.
 --   format: "csv", "tsv" or "jsonl"; by default from the name's extension
---     (.csv, .tsv/.tab, .jsonl/.ndjson/.json).
+--     (.csv, .tsv/.tab, .jsonl/.ndjson/.json, each also with .gz). A gzip
+--     file (whatever its name) is inflated as it is read.
 --   columns: the column names, for a csv/tsv file without a header line
 --     (with header = true the file's header line is skipped instead).
 --   types: { column = "string" | "long" | "double" }; columns not named
@@ -166,6 +166,8 @@ end
 --     the error says how many); "skip" skips bad lines and reports them.
 --   unique_id, chunk_size: as for client:import; running the same import
 --     again with the same unique_id adds only what an earlier run did not.
+--   progress: records read so far, live on a terminal, a log line a
+--     minute otherwise (td.progress); false: none.
 -- Returns client:import's summary plus file, format, lines (records read),
 -- skipped (bad lines skipped), bad (up to 100 of them: {line, reason}) and
 -- types (column -> type used).
@@ -190,9 +192,12 @@ function M:import_file(db, tbl, path, opts)
   end
   -- the reader's bad lines: while sampling they are queued in order with
   -- the records (a line is reported after the lines before it)
-  local sampling, pending_bad = true, nil
+  local buffered, lines_of = {}, {} -- the sample: records and their lines
+  local sampling = true
   local function on_error(e)
-    if sampling then pending_bad(e)
+    if sampling then -- a false record whose line slot holds the error
+      buffered[#buffered + 1] = false
+      lines_of[#buffered] = e
     elseif skip then on_bad(e)
     else error(e, 0) end
   end
@@ -209,7 +214,7 @@ function M:import_file(db, tbl, path, opts)
     nxt, close, name, cols = mod._records_iter("import_file", path, {
       columns = o.columns, header = o.header, on_error = on_error,
       delimiter = o.delimiter, quote = o.quote, escape = o.escape,
-    })
+    }, true) -- records as field arrays: columns go by position
   end
   sum_extra.file = name
 
@@ -220,13 +225,12 @@ function M:import_file(db, tbl, path, opts)
     on_bad(e)
   end
 
+  -- progress: a live line on a terminal, a log line a minute otherwise
+  local bar = require("td.progress").new(o.progress, "import " .. name)
+  local started = require("td.core").now()
+
   local ok, sum = pcall(function()
     -- the sample: the first records, held to infer the types
-    local buffered, lines_of = {}, {}
-    pending_bad = function(e)
-      buffered[#buffered + 1] = false
-      lines_of[#buffered] = e
-    end
     while #buffered < sample_n do
       local r, line = nxt()
       if r == nil then break end
@@ -234,12 +238,15 @@ function M:import_file(db, tbl, path, opts)
       lines_of[#buffered] = line
     end
     sampling = false
+    -- stopping at a bad first line (a header that cannot be read) comes
+    -- before any judgement of the columns it would have named
+    if not skip and buffered[1] == false then error(lines_of[1], 0) end
     local sample = {}
     for _, r in ipairs(buffered) do
-      if type(r) == "table" and r[1] == nil then sample[#sample + 1] = r end
+      if type(r) == "table" and (cols or r[1] == nil) then sample[#sample + 1] = r end
     end
 
-    local time_col = o.time_column
+    local time_col, time_idx = o.time_column, nil
     if not time_col and o.time_value == nil then
       local has_time = false
       if cols then
@@ -254,9 +261,8 @@ function M:import_file(db, tbl, path, opts)
       time_col = "time"
     end
     if time_col and cols then
-      local found = false
-      for _, c in ipairs(cols) do if c == time_col then found = true end end
-      if not found then
+      for i, c in ipairs(cols) do if c == time_col then time_idx = i end end
+      if not time_idx then
         usage(("import_file: time_column %q is not a column of %s (columns: %s)")
           :format(time_col, name, table.concat(cols, ", ")))
       end
@@ -265,19 +271,19 @@ function M:import_file(db, tbl, path, opts)
     -- the type of every csv/tsv column
     local conv = {}
     if cols then
-      for _, c in ipairs(cols) do
+      for idx, c in ipairs(cols) do
         local ty = types[c]
         if not ty then
           if o.all_string then
             ty = "string"
           else
             local vals = {}
-            for i, r in ipairs(sample) do vals[i] = r[c] end
+            for i, r in ipairs(sample) do vals[i] = r[idx] end
             ty = M.infer(vals)
           end
         end
         types[c] = ty
-        conv[#conv + 1] = { c, CONVERT[ty], ty }
+        conv[#conv + 1] = { c, CONVERT[ty], ty, idx }
       end
     else
       for c, ty in pairs(types) do conv[#conv + 1] = { c, CONVERT[ty], ty } end
@@ -292,12 +298,13 @@ function M:import_file(db, tbl, path, opts)
     -- raw record -> TD record, or nil after reporting a bad line
     local NULL = require("td.core").null
     local function convert(r, line)
-      local raw_time = time_col and r[time_col]
-      if cols then
+      local raw_time
+      if cols then -- r: the fields, by position
+        raw_time = time_idx and r[time_idx]
         local out = {}
         for i = 1, #conv do
           local cv = conv[i]
-          local s = r[cv[1]]
+          local s = r[cv[4]]
           if s ~= "" then
             local v = cv[2](s)
             if v == nil then
@@ -309,6 +316,7 @@ function M:import_file(db, tbl, path, opts)
         end
         r = out
       else
+        raw_time = time_col and r[time_col]
         for i = 1, #conv do
           local cv = conv[i]
           local v = r[cv[1]]
@@ -352,14 +360,19 @@ function M:import_file(db, tbl, path, opts)
           r, line = nxt()
           if r == nil then return nil end
         end
-        if r ~= nil and (type(r) ~= "table" or r[1] ~= nil) then
+        if r ~= nil and not cols and (type(r) ~= "table" or r[1] ~= nil) then
           bad(line, "a JSON object expected")
           r = nil
         end
         if r then
           local rec = convert(r, line)
           if rec then
-            sum_extra.lines = sum_extra.lines + 1
+            local n = sum_extra.lines + 1
+            sum_extra.lines = n
+            if n % 4096 == 0 then
+              bar:update("%d records (line %d), %s", n, line,
+                require("td.progress").clock(require("td.core").now() - started))
+            end
             return rec
           end
         end
@@ -368,6 +381,7 @@ function M:import_file(db, tbl, path, opts)
     return self:import(db, tbl, rows, { unique_id = o.unique_id, chunk_size = o.chunk_size })
   end)
   close()
+  bar:done()
   if not ok then
     if errors.is(sum) and sum.imported_records == nil then
       sum.imported_records, sum.imported_chunks = 0, 0

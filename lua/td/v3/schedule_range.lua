@@ -1,8 +1,8 @@
 --- td.v3.schedule_range: run a scheduled query for every scheduled time in
 -- a range (a backfill of a v3 schedule), each time exactly once.
 --
--- The times are the schedule's own: its cron expression in its time zone
--- (td.cronexpr), from <= t < to. Each time is run with
+-- The times are the schedule's own: its cron expression (td.cron) in its
+-- time zone (td.zoneinfo), from <= t < to. Each time is run with
 -- POST /v3/schedule/run/<name>/<t> (num = 1) and a domain_key that is
 -- derived from the schedule's name and the time, never random:
 --   tdlua-range-<name>-<t>[-<key>][-r<n>]
@@ -20,7 +20,8 @@ local errors = require "td.errors"
 local args = require "td.v3.args"
 local tdtime = require "td.time"
 local jobmod = require "td.v3.job"
-local cronexpr = require "td.cronexpr"
+local cron = require "td.cron"
+local zoneinfo = require "td.zoneinfo"
 local async = require "td.async"
 local core = require "td.core"
 
@@ -28,7 +29,7 @@ local M = {}
 local usage = args.usage
 
 local KNOWN = { concurrency = true, wait = true, key = true, rerun_failed = true, max_runs = true,
-  on_failure = true, log = true }
+  on_failure = true, log = true, progress = true }
 local WAIT_KNOWN = { timeout = true, interval = true, max_interval = true, progress = true }
 local MAX_RERUNS = 20
 
@@ -66,6 +67,7 @@ local Summary = {}
 Summary.__index = Summary
 Summary.__name = "td.schedule_range"
 
+--- tostring(summary): one line of counts, then one line per failed run.
 function Summary.__tostring(s)
   local lines = { ("schedule %s: %d run%s from %s to %s: %s"):format(s.schedule, s.count, s.count == 1 and "" or "s",
     tdtime.format(s.from), tdtime.format(s.to), s:counts()) }
@@ -93,9 +95,26 @@ function Summary:counts()
   return s
 end
 
+--- summary:check() -> summary, or raises when a run failed: the first
+-- failure's kind (job_failed, job_killed, timeout, ...), a message that
+-- counts the failures, err.summary = the summary. For scripts that print
+-- the summary first: `print(s); s:check()`.
+function Summary:check()
+  if self.ok then return self end
+  local first
+  for _, r in ipairs(self.runs) do if not r.ok then first = r; break end end
+  local e = first.err
+  errors.raise {
+    kind = errors.is(e) and e.kind or "job_failed",
+    job_id = first.job_id, summary = self,
+    message = ("%d of %d runs of schedule %s failed (first: %s: %s)"):format(self.failed, self.count, self.schedule,
+      tdtime.format(first.scheduled_at), errors.is(e) and e.message or tostring(e)),
+  }
+end
+
 --- client:run_schedule_range(name, from, to, {concurrency = 4, wait = true,
 -- key =, rerun_failed = true, max_runs = 1000, on_failure = "raise",
--- log = true}) -> summary
+-- log = true, progress =}) -> summary
 -- Runs schedule `name` once for every time its cron names in
 -- [from, to) (epoch seconds or strings td.time.parse reads: "2026-11-01",
 -- "2026-11-01 10:00:00 UTC"; `to` is exclusive), in the schedule's time
@@ -110,10 +129,13 @@ end
 --     set of runs (letters, digits, '_' and '-').
 --   max_runs: a range naming more times raises a `usage` error before
 --     anything runs (a guard against "* * * * *" over a year).
---   on_failure: "raise" (default) raises a `job_failed` error after all
---     runs are done when any failed (err.summary holds the summary);
---     "return" returns the summary either way.
---   log: one td.log line per finished run (default true).
+--   on_failure: "raise" (default) raises after all runs are done when
+--     any failed (summary:check(): the first failure's kind, job_failed for
+--     a failed job; err.summary holds the summary); "return" returns the
+--     summary either way.
+--   log: one td.log line per finished run (default true). progress: runs
+--     finished so far, live on a terminal, a log line a minute otherwise
+--     (td.progress); false: none.
 -- Returns a summary: {schedule, cron, timezone, from, to, count, ok,
 -- reused, submitted, failed, elapsed, runs = { {scheduled_at, job_id,
 -- job, status, ok, err, reused, reruns, domain_key}, ... }} in time
@@ -126,7 +148,7 @@ function M:run_schedule_range(name, from, to, opts)
   local t0, t1 = time_arg("from", from), time_arg("to", to)
   local o = args.opts("run_schedule_range", opts, KNOWN)
   args.fields("run_schedule_range", o, { concurrency = "integer", key = "string", rerun_failed = "boolean",
-    max_runs = "integer", on_failure = "string", log = "boolean" })
+    max_runs = "integer", on_failure = "string", log = "boolean", progress = "boolean" })
   if t1 <= t0 then usage("run_schedule_range: `to` must be after `from` (the range is from <= t < to)") end
   local conc = o.concurrency or 4
   if conc < 1 then usage("run_schedule_range: concurrency must be at least 1") end
@@ -153,14 +175,16 @@ function M:run_schedule_range(name, from, to, opts)
   end
   local tz = sched.timezone
   if tz == nil or tz == "" then tz = "UTC" end
-  local expr = cronexpr.parse(sched.cron)
-  local okt, times = pcall(expr.times, expr, t0, t1, tz, { limit = max_runs })
-  if not okt then
-    if errors.is(times, "usage") and times.message:find("more than", 1, true) then
+  local expr, zone = cron.parse(sched.cron), zoneinfo.load(tz)
+  local times = {}
+  local x = expr:next(t0 - 1, zone)
+  while x and x < t1 do
+    if #times == max_runs then
       usage(("run_schedule_range: schedule %s (cron %q) has more than max_runs = %d runs in the range")
         :format(name, sched.cron, max_runs))
     end
-    error(times, 0)
+    times[#times + 1] = x
+    x = expr:next(x, zone)
   end
 
   local log = o.log ~= false and require("td.log") or nil
@@ -216,6 +240,11 @@ function M:run_schedule_range(name, from, to, opts)
     end
   end
 
+  -- progress: runs finished so far, live on a terminal, a log line a
+  -- minute otherwise
+  local progress = require "td.progress"
+  local bar = progress.new(o.progress, "schedule " .. name)
+  local finished, failed = 0, 0
   local results = async.map(times, function(t)
     local run = { scheduled_at = t, reused = false, reruns = 0 }
     local okr, err = pcall(run_one, t, run)
@@ -226,6 +255,10 @@ function M:run_schedule_range(name, from, to, opts)
         or (errors.is(err) and err.kind) or "error"
       run.job_id = run.job_id or (errors.is(err) and err.job_id) or nil
     end
+    finished = finished + 1
+    if not run.ok then failed = failed + 1 end
+    bar:update("%d of %d runs finished%s, %s", finished, #times, failed > 0 and (", %d failed"):format(failed) or "",
+      progress.clock(core.now() - started))
     if log then
       if run.ok then
         log.info("%s %s: job %s %s%s", name, tdtime.format(t), tostring(run.job_id or "-"), tostring(run.status),
@@ -237,6 +270,7 @@ function M:run_schedule_range(name, from, to, opts)
     return run
   end, { concurrency = conc })
 
+  bar:done()
   for i, r in ipairs(results) do
     local run = r.ok and r.value or { scheduled_at = times[i], ok = false, err = r.err, status = "error" }
     summary.runs[i] = run
@@ -248,16 +282,7 @@ function M:run_schedule_range(name, from, to, opts)
     end
   end
   summary.elapsed = core.now() - started
-  if not summary.ok and o.on_failure ~= "return" then
-    local first
-    for _, r in ipairs(summary.runs) do if not r.ok then first = r; break end end
-    errors.raise {
-      kind = first.err and errors.is(first.err) and first.err.kind or "job_failed",
-      job_id = first.job_id, summary = summary,
-      message = ("%d of %d runs of schedule %s failed (first: %s: %s)"):format(summary.failed, summary.count, name,
-        tdtime.format(first.scheduled_at), first.err and (errors.is(first.err) and first.err.message or tostring(first.err)) or "?"),
-    }
-  end
+  if o.on_failure ~= "return" then summary:check() end
   return summary
 end
 
