@@ -5,6 +5,7 @@
  * `term` is a table of primitives:
  *   term.read(prompt)       -> line | nil, "eof" | nil, "interrupted"
  *   term.add_history(line)  -- the in-memory history (arrow keys)
+ *   term.clear_history()    -- empties it
  *   term.call(fn, ...)      -> true, results... | false, err, traceback
  *                              (Ctrl-C raises "interrupted" inside fn)
  *   term.write_private(path, text, append) -> true | nil, message
@@ -272,6 +273,15 @@ static int l_add_history(lua_State *L) {
   return 0;
 }
 
+static int l_clear_history(lua_State *L) {
+  term *t = checkterm(L);
+  if (t->hist) {
+    HistEvent ev;
+    history(t->hist, &ev, H_CLEAR);
+  }
+  return 0;
+}
+
 /* Message handler: keeps the error value as it is, with a traceback. */
 static int call_handler(lua_State *L) {
   lua_createtable(L, 2, 0);
@@ -403,7 +413,7 @@ static void push_term(lua_State *L) {
     }
   }
   static const luaL_Reg fns[] = {
-      {"read", l_read},           {"add_history", l_add_history}, {"call", l_call},
+      {"read", l_read},           {"add_history", l_add_history}, {"clear_history", l_clear_history}, {"call", l_call},
       {"write_private", l_write_private}, {"columns", l_columns}, {"set_completer", l_set_completer},
       {NULL, NULL}};
   lua_createtable(L, 0, 8);

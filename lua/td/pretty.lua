@@ -523,7 +523,8 @@ local function summary_of(v, mt)
 end
 
 --- pretty.render(v [, opts]) -> how the REPL shows a value: objects as
--- short records (their `summary()` when they have one), paging iterators
+-- short records (the printer registered for their __name, else their
+-- `summary()`), paging iterators
 -- as their first page with "… more", arrays of records as aligned tables
 -- fitted to the width, anything else through pretty.format.
 function M.render(v, opts)
@@ -531,13 +532,13 @@ function M.render(v, opts)
   local mt = type(v) == "table" and getmetatable(v)
   if mt then
     local name = rawget(mt, "__name")
+    local rec = name and RECORDS[name]
+    if rec then return rec(v, o) end
     local s = summary_of(v, mt)
     if s then
       local ok, text = pcall(s, v)
       if ok and type(text) == "string" then return text end
     end
-    local rec = name and RECORDS[name]
-    if rec then return rec(v, o) end
     if mt.__tostring then return tostring(v) end
   end
   if type(v) == "table" and not mt and #v > 0 and is_array(v) then
