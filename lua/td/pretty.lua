@@ -13,7 +13,7 @@ local M = {}
 local core = require "td.core"
 local null = core.null
 local concat = table.concat
-local utf8_len, utf8_codepoint, charpattern = utf8.len, utf8.codepoint, utf8.charpattern
+local utf8_len, utf8_codepoint, utf8_codes, charpattern = utf8.len, utf8.codepoint, utf8.codes, utf8.charpattern
 
 M.options = { width = nil, color = false, max_depth = 4, max_items = 50, max_cell = 60 }
 
@@ -85,9 +85,9 @@ function M.width(s)
   if not s:find("[\128-\255]") then return #s end
   if not utf8_len(s) then return #s end
   local w = 0
-  for ch in s:gmatch(charpattern) do
-    local c = utf8_codepoint(ch)
-    w = w + (c < 0x300 and 1 or char_width(c))
+  for _, c in utf8_codes(s) do
+    if c < 0x300 then w = w + 1
+    else w = w + char_width(c) end
   end
   return w
 end

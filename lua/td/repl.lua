@@ -48,8 +48,8 @@ function M.banner()
     else
       key = "no API key (set TD_API_KEY or ~/.td/td.conf)"
     end
-    lines[#lines + 1] = ("endpoint %s  region %s  %s"):format(tostring(cfg.endpoint),
-      tostring(cfg.region or "?"), key)
+    lines[#lines + 1] = ("endpoint %s%s  %s"):format(tostring(cfg.endpoint),
+      cfg.region and ("  region " .. cfg.region) or "", key)
   else
     lines[#lines + 1] = "configuration: " .. redact.text(tostring(cfg))
   end
