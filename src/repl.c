@@ -407,7 +407,8 @@ static void push_term(lua_State *L) {
       el_set(t->el, EL_PROMPT, prompt_fn);
       el_set(t->el, EL_GETCFN, getc_fn);
       if (t->hist) el_set(t->el, EL_HIST, history, t->hist);
-      el_set(t->el, EL_ADDFN, "td-complete", "complete the word at the cursor", complete_fn);
+      /* the wide form: el_set's EL_ADDFN copies the names and never frees them */
+      el_wset(t->el, EL_ADDFN, L"td-complete", L"complete the word at the cursor", complete_fn);
       el_set(t->el, EL_BIND, "^I", "td-complete", NULL);
       el_source(t->el, NULL); /* ~/.editrc */
     }

@@ -376,3 +376,35 @@ test("an object's summary() is used when it has one", function()
   function Obj.summary(self) return "thing " .. self.n end
   eq(pretty.render(setmetatable({ n = 3 }, Obj)), "thing 3")
 end)
+
+test("completion candidates: names in strings, options after the first argument, nothing for unknown values", function()
+  local complete = require "td.repl_complete"
+  local saved_dbs, saved_tables, saved_help = td.databases, td.tables, complete.help_module
+  local listed = 0
+  td.databases = function() listed = listed + 1 return { { name = "sample_datasets" }, { name = "web" } } end
+  td.tables = function(db) return db == "sample_datasets" and { { name = "www_access" }, { name = "nasdaq" } } or {} end
+  complete.help_module = function()
+    return { lookup = function(x)
+      if x == td.query or x == "td.query" then
+        return { options = { { name = "db" }, { name = "engine" }, { name = "priority" } } }
+      end
+    end }
+  end
+  local ok_, err = pcall(function()
+    complete.forget()
+    eq(complete.complete('td.query("SELECT 1", { db = "sa'), 'mple_datasets"')
+    eq(complete.complete('td.table("sample_datasets", "ww'), 'w_access"')
+    eq(complete.complete('td.tables("'), "")
+    local _, listing = complete.complete('td.tables("')
+    like(listing, "sample_datasets%s+web")
+    eq(listed, 1, "the listing is fetched once and cached")
+    eq(complete.complete('td.query("SELECT 1", { e'), "ngine = ")
+    eq(complete.complete('td.query("SELECT 1", { db = "x", pr'), "iority = ")
+    eq(complete.complete("nosuchthing:"), "")
+    eq(complete.complete("x = 1 + nosuchthing.fi"), "")
+    eq(complete.complete("td.pretty.tr"), "uncate")
+  end)
+  td.databases, td.tables, complete.help_module = saved_dbs, saved_tables, saved_help
+  complete.forget()
+  if not ok_ then error(err, 0) end
+end)
