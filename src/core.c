@@ -25,12 +25,15 @@ static const luaL_Reg FUNCTIONS[] = {
     {"chmod", td_l_chmod},
     {"isopen", td_l_isopen},
     {"gzcheck", td_l_gzcheck},       /* gzcheck.c */
+    {"csvreader", td_l_csvreader},   /* csv.c */
+    {"json_decode", td_l_json_decode}, /* json.c */
     {NULL, NULL}};
 
 static const tdclass *const CLASSES[] = {&td_loop_class,     &td_request_class,
                                          &td_decoder_class,  &td_packer_class,
                                          &td_textwriter_class, &td_zjob_class,
-                                         &td_gzcheck_class,  NULL};
+                                         &td_gzcheck_class,  &td_csv_class,
+                                         NULL};
 
 /* The one metatable helper: methods as __index, the meta entries, __name. */
 static void make_class(lua_State *L, const tdclass *c) {

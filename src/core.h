@@ -100,9 +100,11 @@ int td_l_fsync(lua_State *L);
 int td_l_chmod(lua_State *L);
 int td_l_isopen(lua_State *L);
 int td_l_gzcheck(lua_State *L);  /* gzcheck.c */
+int td_l_csvreader(lua_State *L); /* csv.c */
+int td_l_json_decode(lua_State *L); /* json.c */
 
 extern const tdclass td_loop_class, td_request_class, td_decoder_class, td_packer_class,
-    td_textwriter_class, td_zjob_class, td_gzcheck_class;
+    td_textwriter_class, td_zjob_class, td_gzcheck_class, td_csv_class;
 
 int td_loop_open(lua_State *L); /* pushes the loop userdata */
 

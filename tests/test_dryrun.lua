@@ -32,6 +32,22 @@ local function mutating()
   return out
 end
 
+-- the arguments (and what must exist in TD) for examples that need them
+local ARGS = {
+  daily_report = function(dir) return "2026-11-21 " .. q(dir) end,
+  bounded_queries = function() return "2026-11-20 2026-11-21" end,
+  schedule_range = function()
+    t.client():create_schedule("dry_kpi", { cron = "0 0 * * *", query = "SELECT 1", database = "web" })
+    return "dry_kpi 2026-11-18 2026-11-21"
+  end,
+  import_csv = function(dir)
+    local f = assert(io.open(dir .. ".users.csv", "w")) -- beside the directory that must stay empty
+    f:write("id,name,time\n1,ann,1795341600\n2,bob,1795341601\n")
+    f:close()
+    return q(dir .. ".users.csv") .. " web.dry_users"
+  end,
+}
+
 local function examples()
   local list = {}
   local p = io.popen("ls examples/*.lua")
@@ -52,17 +68,19 @@ test("every example runs to its end under --dry-run, exit 0, sending nothing tha
     os.execute("mkdir -p " .. q(dir))
     -- the scripts look at "the last day" of the fake server's clock; the
     -- report is asked to go to a fresh directory
-    local code, out, err = t.run("--dry-run -e " .. PRETEND_NOW .. " " .. q(ex) ..
-      (ex:find("daily_report") and (" 2026-11-21 " .. q(dir)) or ""), env())
+    local setup = ARGS[ex:match("([^/]+)%.lua$")]
+    local args = setup and setup(dir) or ""
+    local before = #mutating() -- what the set-up itself created
+    local code, out, err = t.run("--dry-run -e " .. PRETEND_NOW .. " " .. q(ex) .. " " .. args, env())
     eq(code, 0, ex .. " exited " .. tostring(code) .. ":\n" .. err)
-    eq(mutating(), {}, ex .. " sent requests that change things")
+    eq({ table.unpack(mutating(), before + 1) }, {}, ex .. " sent requests that change things")
     ok(not (out .. err):find(t.KEY:sub(3), 1, true), ex .. ": the API key leaked")
     ok(not err:find("%%[0-9A-F][0-9A-F]"), ex .. ": a URL-encoded line: " .. err)
     -- nothing was written by a rehearsal
     local p = io.popen("ls -A " .. q(dir))
     eq(p:read("a"), "", ex .. " wrote files")
     p:close()
-    os.execute("rm -rf " .. q(dir))
+    os.execute("rm -rf " .. q(dir) .. " " .. q(dir .. ".users.csv"))
     outputs[ex:match("([^/]+)%.lua$")] = { out = out, err = err }
   end
   -- what would happen, in TD's words

@@ -19,6 +19,7 @@ local td = { VERSION = VERSION, null = core.null }
 local SUBMODULES = {
   log = "td.log", time = "td.time", pretty = "td.pretty", errors = "td.errors",
   async = "td.async", http = "td.http", redact = "td.redact", repl = "td.repl",
+  csv = "td.csv", tsv = "td.tsv", json = "td.json", jsonl = "td.jsonl",
 }
 
 -- the modules whose methods make up a client, one area of the API each
@@ -27,9 +28,11 @@ local CLIENT_MODULES = {
   "td.v3.databases",
   "td.v3.jobs",
   "td.v3.import",
+  "td.v3.import_file",
   "td.v3.bulk_import",
   "td.v3.tables",
   "td.v3.schedules",
+  "td.v3.schedule_range",
   "td.v3.results",
   "td.v3.connections",
   "td.v3.users",
@@ -68,11 +71,11 @@ end
 
 for _, name in ipairs {
   "server_status", "account", "databases", "database", "tables", "table",
-  "jobs", "job", "job_status", "query", "kill", "request", "import",
+  "jobs", "job", "job_status", "query", "kill", "request", "import", "import_file",
   "create_database", "delete_database", "create_table", "delete_table", "swap_table",
   "rename_table", "update_table", "update_schema", "append_schema", "tail", "deleted_tables",
   "schedules", "schedule", "create_schedule", "update_schedule", "delete_schedule",
-  "run_schedule", "schedule_history", "results", "create_result", "delete_result",
+  "run_schedule", "run_schedule_range", "schedule_history", "results", "create_result", "delete_result",
   "export", "users", "user",
 } do
   td[name] = function(...)

@@ -22,7 +22,6 @@ local gsub, find, fmt, byte = string.gsub, string.find, string.format, string.by
 local forms = {}
 local seen = {}    -- text -> true (dedup of forms)
 local secrets = {} -- secret -> true
-local added = 0    -- how many secrets have been added
 
 --- Mask one key for display: "1/abcdef..." -> "1/ab****".
 -- key(s) -> string, or nil for a non-string or empty s.
@@ -81,17 +80,19 @@ local function add_form(text, mask)
   forms[#forms + 1] = { text = text, mask = mask }
 end
 
---- redact.added() -> how many secrets have been registered so far: when it
--- grows, text masked earlier may need masking again (REPL history).
-function M.added() return added end
-
 --- Remember a secret so that redact.text masks it in every encoding.
 -- add(secret): strings shorter than 6 characters and non-strings are
 -- ignored (they would mask ordinary words). Returns nothing.
+local generation = 0
+
+--- How many secrets have been registered so far (a new one changes it, so
+-- text kept from before can be masked again).
+function M.generation() return generation end
+
 function M.add(secret)
   if type(secret) ~= "string" or #secret < 6 or secrets[secret] then return end
   secrets[secret] = true
-  added = added + 1
+  generation = generation + 1
   local shown = M.key(secret)
   local variants = { secret }
   local acct, bare = secret:match("^(%d+)/(.+)$")

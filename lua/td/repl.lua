@@ -154,7 +154,7 @@ function M.run(term, ...)
     local fn, why, extra = read_chunk(term, hist)
     if fn then
       local r = table.pack(term.call(fn))
-      hist:remask() -- the chunk may have made a secret known
+      hist:refresh() -- the chunk may have made a secret known
       if r[1] then show(term, r.n - 1, table.unpack(r, 2, r.n))
       else report(r[2], r[3]) end
     elseif why == "eof" then

@@ -3,9 +3,9 @@
 -- keys) and appended to the file at once, so no way of leaving the REPL -
 -- Ctrl-D, os.exit, a signal, a crash - loses it. When the process learns a
 -- new secret (a key typed into a variable, then given to td.client), the
--- entries are masked again and the file rewritten (h:remask()). The file is libedit's format
--- (a "_HiStOrY_V2_" line, then one entry a line with space, backslash and
--- control characters as \ooo escapes) and has mode 0600. It is
+-- entries are masked again and the file rewritten (h:refresh()). The file
+-- is libedit's format (a "_HiStOrY_V2_" line, then one entry a line with
+-- space, backslash and control characters as \ooo escapes), mode 0600. It is
 -- $TDLUA_HISTORY, else ~/.tdlua_history; TDLUA_HISTORY="" keeps none.
 local redact = require "td.redact"
 
@@ -47,7 +47,7 @@ History.__index = History
 -- write_private); path defaults to history.path().
 function M.open(term, path)
   local self = setmetatable({ term = term, path = path or M.path(), entries = {},
-    added = redact.added() }, History)
+    gen = redact.generation() }, History)
   if not self.path then return self end
   local entries = {}
   local f = io.open(self.path, "rb")
@@ -89,13 +89,13 @@ function History:add(text)
   end
 end
 
---- h:remask() - when secrets were registered since the last look, mask
+--- h:refresh() - when secrets were registered since the last look, mask
 -- the entries again; if that changes any, the in-memory history and the
 -- file are replaced by the masked entries.
-function History:remask()
-  local n = redact.added()
-  if n == self.added then return end
-  self.added = n
+function History:refresh()
+  local n = redact.generation()
+  if n == self.gen then return end
+  self.gen = n
   local changed = false
   for i, e in ipairs(self.entries) do
     local m = redact.history(e)
