@@ -20,6 +20,7 @@
  * once, Lua code at the next instruction); a third Ctrl-C during one
  * call kills the process. */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* ECHOCTL */
 #include <errno.h>
 #include <fcntl.h>
 #include <histedit.h>
@@ -32,6 +33,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 #include <wchar.h>
 
@@ -293,9 +295,22 @@ static int call_handler(lua_State *L) {
   return 1;
 }
 
+/* While code runs the terminal is in its normal mode, where Ctrl-C echoes
+ * as "^C" before the REPL can say "interrupted" on that line: the echo of
+ * control characters is off during a call (and back on after it). */
+static int quiet_ctrl(struct termios *saved) {
+  if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, saved) != 0) return 0;
+  if (!(saved->c_lflag & ECHOCTL)) return 0;
+  struct termios t = *saved;
+  t.c_lflag &= ~(tcflag_t)ECHOCTL;
+  return tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
+}
+
 static int l_call(lua_State *L) {
   luaL_checkany(L, 1);
   int nargs = lua_gettop(L) - 1;
+  struct termios saved;
+  int restore = quiet_ctrl(&saved);
   lua_pushcfunction(L, call_handler);
   lua_insert(L, 1); /* handler fn args... */
   call_interrupts = 0;
@@ -307,6 +322,7 @@ static int l_call(lua_State *L) {
   callL = NULL;
   lua_sethook(L, NULL, 0, 0);
   td_core_take_interrupt();
+  if (restore) tcsetattr(STDIN_FILENO, TCSANOW, &saved);
   if (st != LUA_OK) {
     lua_pushboolean(L, 0);
     if (lua_istable(L, -2)) {

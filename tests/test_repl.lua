@@ -134,6 +134,21 @@ test("Ctrl-C during a wait returns to the prompt and says the job keeps running"
   eq(t.state().jobs and nil, nil)
 end)
 
+test("Ctrl-C during a request that gets no answer returns to the prompt", function()
+  t.reset()
+  t.fault { { method = "GET", path = "^/v3/database/list", action = "stall", seconds = 60 } }
+  local r = drive {
+    expect(PROMPT),
+    line("print('asking'); dbs = td.databases()"), expect("\nasking\n"),
+    { poll_url = t.fake().url .. "/__fake/log", ["until"] = "/v3/database/list" }, -- the request is out
+    ctrl_c_now(), expect("interrupted" .. PROMPT),
+    line("dbs == nil, #td.databases()"), expect("\ntrue\t2" .. PROMPT),
+    send("\4"), { wait = true },
+  }
+  eq(r.status, 0)
+  eq(r.segments[3]:gsub("\3", ""), "interrupted\n> ", "one line, no ^C echoed before it")
+end)
+
 test("Ctrl-C during a plain Lua loop returns to the prompt", function()
   local r = drive {
     expect(PROMPT),
