@@ -43,6 +43,7 @@
 /* --- signals (process-wide, as signals are) ------------------------------ */
 
 static volatile sig_atomic_t prompt_interrupted; /* Ctrl-C while reading */
+static volatile sig_atomic_t resized;            /* SIGWINCH while reading */
 static volatile sig_atomic_t call_interrupts;    /* Ctrl-Cs during one call */
 static lua_State *volatile callL;                 /* the state running a call */
 static int sigfd[2] = {-1, -1};                   /* wakes the reader's poll */
@@ -56,6 +57,11 @@ static void on_sigint_prompt(int sig) {
     (void)n;
   }
   errno = saved;
+}
+
+static void on_sigwinch(int sig) {
+  (void)sig;
+  resized = 1;
 }
 
 static void lstop(lua_State *L, lua_Debug *ar) {
@@ -77,14 +83,16 @@ static void on_sigint_call(int sig) {
   if (callL) lua_sethook(callL, lstop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
 }
 
-static void set_sigint(void (*fn)(int)) {
+static void set_handler(int sig, void (*fn)(int)) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = fn;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = 0; /* no SA_RESTART: a blocked read returns */
-  sigaction(SIGINT, &sa, NULL);
+  sigaction(sig, &sa, NULL);
 }
+
+static void set_sigint(void (*fn)(int)) { set_handler(SIGINT, fn); }
 
 static void open_sigfd(void) {
   if (sigfd[0] >= 0) return;
@@ -130,13 +138,17 @@ static char *prompt_fn(EditLine *el) {
 /* One character for libedit: waits on stdin and the signal pipe, so Ctrl-C
  * ends the read at once; decodes UTF-8 whatever the locale. */
 static int getc_fn(EditLine *el, wchar_t *wc) {
-  (void)el;
   unsigned char b[4];
   int have = 0, need = 1;
   for (;;) {
     if (prompt_interrupted) {
       errno = EINTR;
       return -1;
+    }
+    if (resized) { /* the terminal changed size: lay the line out again */
+      resized = 0;
+      el_resize(el);
+      el_set(el, EL_REFRESH);
     }
     struct pollfd p[2] = {{STDIN_FILENO, POLLIN, 0}, {sigfd[0], POLLIN, 0}};
     int r = poll(p, sigfd[0] >= 0 ? 2 : 1, -1);
@@ -243,9 +255,12 @@ static int l_read(lua_State *L) {
   prompt_interrupted = 0;
   drain_sigfd();
   set_sigint(on_sigint_prompt);
+  resized = 0;
+  set_handler(SIGWINCH, on_sigwinch);
   int n = 0;
   const char *line = el_gets(t->el, &n);
   signal(SIGINT, SIG_IGN);
+  signal(SIGWINCH, SIG_DFL);
   if (prompt_interrupted) {
     prompt_interrupted = 0;
     fputc('\n', stdout);
