@@ -115,6 +115,9 @@ local truncate = M.truncate
 local SGR = { header = "1", null = "2", dim = "2", success = "32", error = "31", killed = "35",
   running = "33", queued = "36", key = "36", more = "2" }
 
+--- pretty.paint(style, s [, opts]) -> s in the colour of style ("header",
+-- "null", "dim", "more", "key", "error", or a job/attempt status) when
+-- colours are on (opts.color, else pretty.options.color); else s.
 local function paint(style, s, opts)
   if not (opts or M.options).color then return s end
   local code = SGR[style]
@@ -123,6 +126,8 @@ local function paint(style, s, opts)
 end
 M.paint = paint
 
+--- pretty.term_width([opts]) -> the width to fit (opts.width, else
+-- pretty.options.width; a function is called), or nil for no limit.
 local function term_width(opts)
   local w = (opts and opts.width) or M.options.width
   if type(w) == "function" then w = w() end
@@ -304,7 +309,8 @@ end
 
 local PREFERRED = { "name", "id", "job_id", "status", "type", "database", "count" }
 
---- Columns for an array of records: scalar fields, well-known ones first.
+--- pretty.record_columns(list) -> the columns for an array of records:
+-- scalar fields, well-known ones (name, id, job_id, status, ...) first.
 local function record_columns(list)
   local seen, cols = {}, {}
   for _, k in ipairs(PREFERRED) do

@@ -81,10 +81,10 @@ function M.describe_error(err)
   return ("(error object is a %s value)"):format(type(err))
 end
 
-local function report(err, traceback, o)
+local function report(err, traceback)
   local host = package.loaded["td.host"] or {}
   local msg = M.describe_error(err)
-  if not is_interrupt(err) and not msg:find("\27", 1, true) then msg = pretty.paint("error", msg, o) end
+  if not is_interrupt(err) and not msg:find("\27", 1, true) then msg = pretty.paint("error", msg) end
   io.stdout:flush()
   io.stderr:write(msg, "\n")
   if host.verbose and traceback and not is_interrupt(err) then
