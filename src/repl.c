@@ -313,19 +313,29 @@ static int call_handler(lua_State *L) {
 /* While code runs the terminal is in its normal mode, where Ctrl-C echoes
  * as "^C" before the REPL can say "interrupted" on that line: the echo of
  * control characters is off during a call (and back on after it). */
-static int quiet_ctrl(struct termios *saved) {
-  if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, saved) != 0) return 0;
-  if (!(saved->c_lflag & ECHOCTL)) return 0;
-  struct termios t = *saved;
+static struct termios echoctl_saved; /* the terminal as it was, while echo is off */
+static volatile sig_atomic_t echoctl_off;
+
+static void restore_echoctl(void) {
+  if (echoctl_off) tcsetattr(STDIN_FILENO, TCSANOW, &echoctl_saved);
+  echoctl_off = 0;
+}
+
+static void quiet_ctrl(void) {
+  static int registered;
+  struct termios t;
+  if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &t) != 0) return;
+  if (!(t.c_lflag & ECHOCTL)) return;
+  if (!registered) registered = atexit(restore_echoctl) == 0; /* os.exit() in a line */
+  echoctl_saved = t;
   t.c_lflag &= ~(tcflag_t)ECHOCTL;
-  return tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
+  if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0) echoctl_off = 1;
 }
 
 static int l_call(lua_State *L) {
   luaL_checkany(L, 1);
   int nargs = lua_gettop(L) - 1;
-  struct termios saved;
-  int restore = quiet_ctrl(&saved);
+  quiet_ctrl();
   lua_pushcfunction(L, call_handler);
   lua_insert(L, 1); /* handler fn args... */
   call_interrupts = 0;
@@ -337,7 +347,7 @@ static int l_call(lua_State *L) {
   callL = NULL;
   lua_sethook(L, NULL, 0, 0);
   td_core_take_interrupt();
-  if (restore) tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+  restore_echoctl();
   if (st != LUA_OK) {
     lua_pushboolean(L, 0);
     if (lua_istable(L, -2)) {
