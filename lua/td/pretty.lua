@@ -201,11 +201,12 @@ function M.table(columns, rows, opts)
   end
   local numeric = {}
   for i = 1, n do
-    local all = #rows > 0
+    local all, any = true, false
     for _, line in ipairs(cells) do
-      if not (tonumber(line[i]) or line[i] == "NULL") then all = false break end
+      if tonumber(line[i]) then any = true
+      elseif line[i] ~= "NULL" then all = false break end
     end
-    numeric[i] = all
+    numeric[i] = all and any -- numbers (and NULLs) align right
   end
   local function fmt(line, style, num)
     local out = {}
