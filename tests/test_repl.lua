@@ -79,7 +79,8 @@ local HELP_DOUBLE = [[package.loaded["td.help"] = { lookup = function(x) if x ==
 -- ---------------------------------------------------------------------------
 -- through a terminal
 
-test("banner, expressions, multi-line statements and _ on a terminal", function()
+test("banner, expressions, multi-line statements and _ on a terminal; no request at start-up", function()
+  t.reset()
   local r = drive {
     expect(PROMPT),
     line("1+1"), expect("\n2" .. PROMPT),
@@ -98,6 +99,7 @@ test("banner, expressions, multi-line statements and _ on a terminal", function(
   like(banner, "help%(%)")
   eq(r.raw:find(t.KEY:sub(3), 1, true), nil, "the key never shows")
   eq(r.status, 0, "Ctrl-D quits with status 0")
+  eq(#t.log(), 0, "starting (and plain Lua lines) sent nothing to TD")
 end)
 
 test("Ctrl-C at the prompt drops the line and keeps the session", function()
