@@ -74,7 +74,7 @@ local function expect(p) return { expect = rx(p) } end
 local function line(s) return { send = s .. "\r" } end
 
 -- a stand-in for td.help with the agreed interface
-local HELP_DOUBLE = [[package.loaded["td.help"] = { lookup = function(x) if x == "client:jobs" or x == "jobs" then return { name = "client:jobs", options = { { name = "status" }, { name = "slower_than" }, { name = "limit" } } } end end, text = function(x) return "client:jobs{status =, slower_than =, limit =} - the jobs, newest first (double)" end, topics = function() return { "jobs", "attempts" } end }]]
+local HELP_DOUBLE = [[package.loaded["td.help"] = { lookup = function(x) if x == "client:jobs" or x == "jobs" then return { name = "client:jobs", options = { { name = "status" }, { name = "slower_than" }, { name = "limit" } } } elseif x == "job:wait" then return { name = "job:wait" } end end, text = function(x) if x == "job:wait" then return "job:wait help (double)" end return "client:jobs{status =, slower_than =, limit =} - the jobs, newest first (double)" end, topics = function() return { "jobs", "attempts" } end }]]
 
 -- ---------------------------------------------------------------------------
 -- through a terminal
@@ -238,6 +238,8 @@ test("help() and ?x go through td.help; without it they say so and list methods"
     line("help()"), expect("Topics:.-jobs.-attempts.-" .. PROMPT),
     line("?client:jobs"), expect("the jobs, newest first %(double%)" .. PROMPT),
     line("help \"jobs\""), expect("the jobs, newest first %(double%)" .. PROMPT),
+    line("?job.wait"), expect("job:wait help %(double%)" .. PROMPT),
+    line("?j:wait"), expect("job:wait help %(double%)" .. PROMPT),
     send("\4"), { wait = true },
   }
   eq(r.status, 0)
