@@ -471,6 +471,7 @@ local function column_value(x, col)
     return la.status or (la.success and "success") or (la.done and "error") or "running"
   end
   if col == "query" and type(v) == "string" then return one_line(v) end
+  if col == "duration" and type(v) == "number" then return clock(v) end
   if type(v) == "table" then return nil end
   return v
 end
