@@ -35,6 +35,9 @@
 --     doc = "one line", example = "c:create_database(\"web\")",
 --     errors = "conflict when it exists", see = "...",
 --     dry_run_nil = true,                 -- under --dry-run the method returns nil
+--     describe = function(call) -> text,  -- what a change would do, for --dry-run
+--                                         --   (default: the name in words and the
+--                                         --   arguments: "create database web")
 --     receiver = function(self, decl),    -- the td client of a non-client receiver
 --     hand = true }                       -- written by hand: declared for docs only
 --
@@ -167,6 +170,19 @@ local function fill_path(decl, a)
   end))
 end
 
+-- What a call would do, in words, for the --dry-run line (td.dryrun): the
+-- declaration's describe(call), else its name in words followed by its
+-- arguments ("create database web", "swap table web a b").
+local function describe(decl, call)
+  if type(decl.describe) == "function" then return decl.describe(call) end
+  local parts = { (decl.name:gsub("_", " ")) }
+  for _, a in ipairs(decl.args or {}) do
+    local v = call.args[a[1]]
+    if v ~= nil and type(v) ~= "table" then parts[#parts + 1] = tostring(v) end
+  end
+  return table.concat(parts, " ")
+end
+
 local function default_send(method)
   if method == "GET" or method == "DELETE" or method == "HEAD" then return "query" end
   return "form"
@@ -196,6 +212,7 @@ function M.perform(decl, call)
   -- a POST/PUT/PATCH always carries a body, empty when nothing is sent
   if send ~= "query" and not parts[send] and not parts.json and not parts.form then parts[send] = {} end
   r.query, r.form, r.json = parts.query, parts.form, parts.json
+  r.describe = function() return describe(decl, call) end
   if decl.request then decl.request(r, call) end
   local d, resp = http.request(call.client, r)
   if resp and resp.dry_run then return d, resp end

@@ -163,14 +163,7 @@ end
 --   local jobs = c:run_schedule("daily_kpi", "2026-11-21", { num = 2 })
 function M:run_schedule(name, time, opts)
   name_arg("run_schedule", "name", name)
-  local t = time
-  if type(time) == "string" then
-    t = tdtime.parse(time)
-    if not t then usage(("run_schedule: cannot read the time %q (epoch seconds or \"2026-11-22 10:00:00 UTC\")"):format(time)) end
-  elseif type(time) ~= "number" then
-    usage(("bad argument 'time' to 'run_schedule' (number or string expected, got %s)"):format(time == nil and "no value" or type(time)))
-  end
-  t = math.floor(t)
+  local t = tdtime.epoch_arg("run_schedule", "time", time)
   opts = args.opts("run_schedule", opts, { num = true, domain_key = true })
   args.fields("run_schedule", opts, { num = "integer", domain_key = "string" })
   local num = opts.num or 1

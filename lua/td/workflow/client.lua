@@ -179,8 +179,9 @@ end
 
 --- wf:push(name, dir, {revision =, schedule_from =, clear_schedule =,
 -- skip_schedule =}) -> Project. Packs the directory (or a table of
--- path = content) into a tar.gz in-process, without dotfiles, checks the
--- 2 MiB limit first and uploads it as a new revision (a fresh unique name
+-- path = content) into a tar.gz in-process, without dotfiles (max_size =
+-- a limit checked before uploading; otherwise the server judges, TD's
+-- being 10 MB) and uploads it as a new revision (a fresh unique name
 -- unless `revision` is given). clear_schedule = true | name | {names}
 -- restarts those schedules from schedule_from (or now).
 function WF:push(name, dir, opts)
@@ -346,7 +347,7 @@ local MODES = { hour = true, day = true, schedule = true, next_schedule = true }
 --- A session time argument -> what truncated_session_time takes.
 local function session_time_arg(fname, t)
   if t == "now" then return base.iso(os.time()) end
-  if type(t) == "number" then return base.iso(t) end
+  if type(t) == "number" then return base.instant(fname, "session_time", t) end
   if type(t) == "string" then
     if base.has_zone(t) then return base.instant(fname, "session_time", t) end
     local l = base.local_time(t)

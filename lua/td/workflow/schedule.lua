@@ -53,7 +53,7 @@ end
 -- the workflow's time zone": epoch numbers become instants, local strings
 -- are normalised to "yyyy-MM-ddTHH:mm:ss".
 local function zoned_or_local(fname, argname, v)
-  if type(v) == "number" then return base.iso(v) end
+  if type(v) == "number" then return base.instant(fname, argname, v) end
   if type(v) == "string" then
     if base.has_zone(v) then return base.instant(fname, argname, v) end
     local l = base.local_time(v)
@@ -136,6 +136,13 @@ function Schedule:skip(opts)
     end,
   })
   if not ok then
+    if errors.is(d, "conflict") and d.maybe_sent then
+      -- an earlier try may have moved the schedule: then its next session
+      -- is no longer the one we saw, and the skip is done
+      local seen = self.nextScheduleTime
+      local rok = pcall(self.refresh, self)
+      if rok and self.nextScheduleTime ~= seen then return self end
+    end
     if errors.is(d, "conflict") then
       base.reraise(d, {
         message = ("cannot skip schedule %s to %s: %s"):format(self.id, body.nextTime or ("%d sessions from %s"):format(body.count, body.fromTime), d.message),
@@ -199,9 +206,17 @@ function Schedule:backfill(opts)
     skipExisting = (opts.skip_existing or opts.advance_schedule) and true or nil,
     advanceSchedule = opts.advance_schedule and true or nil,
   }
+  -- the identity, chosen before the first try: the attempts' name (or,
+  -- advancing the schedule, skipExisting makes a repeat start nothing new)
   if not opts.advance_schedule then body.attemptName = opts.name or ("backfill-" .. base.uuid()) end
   local ok, d, resp = pcall(base.request, c, {
     method = "POST", path = base.path("/api/schedules/%s/backfill", self.id), json = body,
+    idempotent = true, -- a repeat is a 409 naming our attempts, or skips what the first try started
+    identity = body.attemptName and { attempt_name = body.attemptName } or nil,
+    expect = function(x)
+      if type(x.attempts) ~= "table" then return "no attempts list in the answer" end
+      return nil
+    end,
     dry_run_send = body.dryRun or nil, -- the server's own dry run changes nothing
     describe = function()
       return ("backfill %s/%s: start %s from %s%s"):format(self.project_name or "?", self.workflow_name or "?",
@@ -217,6 +232,17 @@ function Schedule:backfill(opts)
         hint = ("a backfill covers the session times from %s up to the next scheduled one (%s); lower count or start earlier")
           :format(body.fromTime or "?", self.nextScheduleTime or "?"),
       })
+    elseif errors.is(e, "conflict") and e.maybe_sent and body.attemptName then
+      -- an earlier try started them: the attempts of that name are ours
+      local mine = {}
+      for a in c.workflow:attempts { project = self.project_name, workflow = self.workflow_name, include_retried = true } do
+        if a.retryAttemptName == body.attemptName then mine[#mine + 1] = a end
+      end
+      if #mine > 0 then
+        table.sort(mine, function(x, y) return tonumber(x.id) < tonumber(y.id) end)
+        return mine
+      end
+      error(e, 0)
     elseif errors.is(e, "conflict") then
       base.reraise(e, {
         message = ("backfill of %s/%s: %s"):format(self.project_name or "?", self.workflow_name or "?", e.message),
