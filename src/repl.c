@@ -5,6 +5,7 @@
  * `term` is a table of primitives:
  *   term.read(prompt)       -> line | nil, "eof" | nil, "interrupted"
  *   term.add_history(line)  -- the in-memory history (arrow keys)
+ *   term.clear_history()    -- empties it
  *   term.call(fn, ...)      -> true, results... | false, err, traceback
  *                              (Ctrl-C raises "interrupted" inside fn)
  *   term.write_private(path, text, append) -> true | nil, message
@@ -19,6 +20,7 @@
  * once, Lua code at the next instruction); a third Ctrl-C during one
  * call kills the process. */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* ECHOCTL */
 #include <errno.h>
 #include <fcntl.h>
 #include <histedit.h>
@@ -31,6 +33,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 #include <wchar.h>
 
@@ -40,6 +43,7 @@
 /* --- signals (process-wide, as signals are) ------------------------------ */
 
 static volatile sig_atomic_t prompt_interrupted; /* Ctrl-C while reading */
+static volatile sig_atomic_t resized;            /* SIGWINCH while reading */
 static volatile sig_atomic_t call_interrupts;    /* Ctrl-Cs during one call */
 static lua_State *volatile callL;                 /* the state running a call */
 static int sigfd[2] = {-1, -1};                   /* wakes the reader's poll */
@@ -53,6 +57,11 @@ static void on_sigint_prompt(int sig) {
     (void)n;
   }
   errno = saved;
+}
+
+static void on_sigwinch(int sig) {
+  (void)sig;
+  resized = 1;
 }
 
 static void lstop(lua_State *L, lua_Debug *ar) {
@@ -74,14 +83,16 @@ static void on_sigint_call(int sig) {
   if (callL) lua_sethook(callL, lstop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
 }
 
-static void set_sigint(void (*fn)(int)) {
+static void set_handler(int sig, void (*fn)(int)) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = fn;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = 0; /* no SA_RESTART: a blocked read returns */
-  sigaction(SIGINT, &sa, NULL);
+  sigaction(sig, &sa, NULL);
 }
+
+static void set_sigint(void (*fn)(int)) { set_handler(SIGINT, fn); }
 
 static void open_sigfd(void) {
   if (sigfd[0] >= 0) return;
@@ -127,13 +138,17 @@ static char *prompt_fn(EditLine *el) {
 /* One character for libedit: waits on stdin and the signal pipe, so Ctrl-C
  * ends the read at once; decodes UTF-8 whatever the locale. */
 static int getc_fn(EditLine *el, wchar_t *wc) {
-  (void)el;
   unsigned char b[4];
   int have = 0, need = 1;
   for (;;) {
     if (prompt_interrupted) {
       errno = EINTR;
       return -1;
+    }
+    if (resized) { /* the terminal changed size: lay the line out again */
+      resized = 0;
+      el_resize(el);
+      el_set(el, EL_REFRESH);
     }
     struct pollfd p[2] = {{STDIN_FILENO, POLLIN, 0}, {sigfd[0], POLLIN, 0}};
     int r = poll(p, sigfd[0] >= 0 ? 2 : 1, -1);
@@ -240,9 +255,12 @@ static int l_read(lua_State *L) {
   prompt_interrupted = 0;
   drain_sigfd();
   set_sigint(on_sigint_prompt);
+  resized = 0;
+  set_handler(SIGWINCH, on_sigwinch);
   int n = 0;
   const char *line = el_gets(t->el, &n);
   signal(SIGINT, SIG_IGN);
+  signal(SIGWINCH, SIG_DFL);
   if (prompt_interrupted) {
     prompt_interrupted = 0;
     fputc('\n', stdout);
@@ -272,6 +290,15 @@ static int l_add_history(lua_State *L) {
   return 0;
 }
 
+static int l_clear_history(lua_State *L) {
+  term *t = checkterm(L);
+  if (t->hist) {
+    HistEvent ev;
+    history(t->hist, &ev, H_CLEAR);
+  }
+  return 0;
+}
+
 /* Message handler: keeps the error value as it is, with a traceback. */
 static int call_handler(lua_State *L) {
   lua_createtable(L, 2, 0);
@@ -283,9 +310,32 @@ static int call_handler(lua_State *L) {
   return 1;
 }
 
+/* While code runs the terminal is in its normal mode, where Ctrl-C echoes
+ * as "^C" before the REPL can say "interrupted" on that line: the echo of
+ * control characters is off during a call (and back on after it). */
+static struct termios echoctl_saved; /* the terminal as it was, while echo is off */
+static volatile sig_atomic_t echoctl_off;
+
+static void restore_echoctl(void) {
+  if (echoctl_off) tcsetattr(STDIN_FILENO, TCSANOW, &echoctl_saved);
+  echoctl_off = 0;
+}
+
+static void quiet_ctrl(void) {
+  static int registered;
+  struct termios t;
+  if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &t) != 0) return;
+  if (!(t.c_lflag & ECHOCTL)) return;
+  if (!registered) registered = atexit(restore_echoctl) == 0; /* os.exit() in a line */
+  echoctl_saved = t;
+  t.c_lflag &= ~(tcflag_t)ECHOCTL;
+  if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0) echoctl_off = 1;
+}
+
 static int l_call(lua_State *L) {
   luaL_checkany(L, 1);
   int nargs = lua_gettop(L) - 1;
+  quiet_ctrl();
   lua_pushcfunction(L, call_handler);
   lua_insert(L, 1); /* handler fn args... */
   call_interrupts = 0;
@@ -297,6 +347,7 @@ static int l_call(lua_State *L) {
   callL = NULL;
   lua_sethook(L, NULL, 0, 0);
   td_core_take_interrupt();
+  restore_echoctl();
   if (st != LUA_OK) {
     lua_pushboolean(L, 0);
     if (lua_istable(L, -2)) {
@@ -397,13 +448,14 @@ static void push_term(lua_State *L) {
       el_set(t->el, EL_PROMPT, prompt_fn);
       el_set(t->el, EL_GETCFN, getc_fn);
       if (t->hist) el_set(t->el, EL_HIST, history, t->hist);
-      el_set(t->el, EL_ADDFN, "td-complete", "complete the word at the cursor", complete_fn);
+      /* the wide form: el_set's EL_ADDFN copies the names and never frees them */
+      el_wset(t->el, EL_ADDFN, L"td-complete", L"complete the word at the cursor", complete_fn);
       el_set(t->el, EL_BIND, "^I", "td-complete", NULL);
       el_source(t->el, NULL); /* ~/.editrc */
     }
   }
   static const luaL_Reg fns[] = {
-      {"read", l_read},           {"add_history", l_add_history}, {"call", l_call},
+      {"read", l_read},           {"add_history", l_add_history}, {"clear_history", l_clear_history}, {"call", l_call},
       {"write_private", l_write_private}, {"columns", l_columns}, {"set_completer", l_set_completer},
       {NULL, NULL}};
   lua_createtable(L, 0, 8);

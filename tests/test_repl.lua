@@ -74,12 +74,13 @@ local function expect(p) return { expect = rx(p) } end
 local function line(s) return { send = s .. "\r" } end
 
 -- a stand-in for td.help with the agreed interface
-local HELP_DOUBLE = [[package.loaded["td.help"] = { lookup = function(x) if x == "client:jobs" or x == "jobs" then return { name = "client:jobs", options = { { name = "status" }, { name = "slower_than" }, { name = "limit" } } } end end, text = function(x) return "client:jobs{status =, slower_than =, limit =} - the jobs, newest first (double)" end, topics = function() return { "jobs", "attempts" } end }]]
+local HELP_DOUBLE = [[package.loaded["td.help"] = { lookup = function(x) if x == "client:jobs" or x == "jobs" then return { name = "client:jobs", options = { { name = "status" }, { name = "slower_than" }, { name = "limit" } } } elseif x == "job:wait" then return { name = "job:wait" } end end, text = function(x) if x == "job:wait" then return "job:wait help (double)" end return "client:jobs{status =, slower_than =, limit =} - the jobs, newest first (double)" end, topics = function() return { "jobs", "attempts" } end }]]
 
 -- ---------------------------------------------------------------------------
 -- through a terminal
 
-test("banner, expressions, multi-line statements and _ on a terminal", function()
+test("banner, expressions, multi-line statements and _ on a terminal; no request at start-up", function()
+  t.reset()
   local r = drive {
     expect(PROMPT),
     line("1+1"), expect("\n2" .. PROMPT),
@@ -98,6 +99,7 @@ test("banner, expressions, multi-line statements and _ on a terminal", function(
   like(banner, "help%(%)")
   eq(r.raw:find(t.KEY:sub(3), 1, true), nil, "the key never shows")
   eq(r.status, 0, "Ctrl-D quits with status 0")
+  eq(#t.log(), 0, "starting (and plain Lua lines) sent nothing to TD")
 end)
 
 test("Ctrl-C at the prompt drops the line and keeps the session", function()
@@ -132,6 +134,21 @@ test("Ctrl-C during a wait returns to the prompt and says the job keeps running"
   like(r.segments[2], "j = td.query")
   eq(r.status, 0)
   eq(t.state().jobs and nil, nil)
+end)
+
+test("Ctrl-C during a request that gets no answer returns to the prompt", function()
+  t.reset()
+  t.fault { { method = "GET", path = "^/v3/database/list", action = "stall", seconds = 60 } }
+  local r = drive {
+    expect(PROMPT),
+    line("print('asking'); dbs = td.databases()"), expect("\nasking\n"),
+    { poll_url = t.fake().url .. "/__fake/log", ["until"] = "/v3/database/list" }, -- the request is out
+    ctrl_c_now(), expect("interrupted" .. PROMPT),
+    line("dbs == nil, #td.databases()"), expect("\ntrue\t2" .. PROMPT),
+    send("\4"), { wait = true },
+  }
+  eq(r.status, 0)
+  eq(r.segments[3]:gsub("\3", ""), "interrupted\n> ", "one line, no ^C echoed before it")
 end)
 
 test("Ctrl-C during a plain Lua loop returns to the prompt", function()
@@ -223,6 +240,8 @@ test("help() and ?x go through td.help; without it they say so and list methods"
     line("help()"), expect("Topics:.-jobs.-attempts.-" .. PROMPT),
     line("?client:jobs"), expect("the jobs, newest first %(double%)" .. PROMPT),
     line("help \"jobs\""), expect("the jobs, newest first %(double%)" .. PROMPT),
+    line("?job.wait"), expect("job:wait help %(double%)" .. PROMPT),
+    line("?j:wait"), expect("job:wait help %(double%)" .. PROMPT),
     send("\4"), { wait = true },
   }
   eq(r.status, 0)
@@ -377,4 +396,36 @@ test("an object's summary() is used when it has one", function()
   Obj.__index = Obj
   function Obj.summary(self) return "thing " .. self.n end
   eq(pretty.render(setmetatable({ n = 3 }, Obj)), "thing 3")
+end)
+
+test("completion candidates: names in strings, options after the first argument, nothing for unknown values", function()
+  local complete = require "td.repl_complete"
+  local saved_dbs, saved_tables, saved_help = td.databases, td.tables, complete.help_module
+  local listed = 0
+  td.databases = function() listed = listed + 1 return { { name = "sample_datasets" }, { name = "web" } } end
+  td.tables = function(db) return db == "sample_datasets" and { { name = "www_access" }, { name = "nasdaq" } } or {} end
+  complete.help_module = function()
+    return { lookup = function(x)
+      if x == td.query or x == "td.query" then
+        return { options = { { name = "db" }, { name = "engine" }, { name = "priority" } } }
+      end
+    end }
+  end
+  local ok_, err = pcall(function()
+    complete.forget()
+    eq(complete.complete('td.query("SELECT 1", { db = "sa'), 'mple_datasets"')
+    eq(complete.complete('td.table("sample_datasets", "ww'), 'w_access"')
+    eq(complete.complete('td.tables("'), "")
+    local _, listing = complete.complete('td.tables("')
+    like(listing, "sample_datasets%s+web")
+    eq(listed, 1, "the listing is fetched once and cached")
+    eq(complete.complete('td.query("SELECT 1", { e'), "ngine = ")
+    eq(complete.complete('td.query("SELECT 1", { db = "x", pr'), "iority = ")
+    eq(complete.complete("nosuchthing:"), "")
+    eq(complete.complete("x = 1 + nosuchthing.fi"), "")
+    eq(complete.complete("td.pretty.tr"), "uncate")
+  end)
+  td.databases, td.tables, complete.help_module = saved_dbs, saved_tables, saved_help
+  complete.forget()
+  if not ok_ then error(err, 0) end
 end)

@@ -13,7 +13,7 @@ local M = {}
 local core = require "td.core"
 local null = core.null
 local concat = table.concat
-local utf8_len, utf8_codepoint, charpattern = utf8.len, utf8.codepoint, utf8.charpattern
+local utf8_len, utf8_codepoint, utf8_codes, charpattern = utf8.len, utf8.codepoint, utf8.codes, utf8.charpattern
 
 M.options = { width = nil, color = false, max_depth = 4, max_items = 50, max_cell = 60 }
 
@@ -85,9 +85,9 @@ function M.width(s)
   if not s:find("[\128-\255]") then return #s end
   if not utf8_len(s) then return #s end
   local w = 0
-  for ch in s:gmatch(charpattern) do
-    local c = utf8_codepoint(ch)
-    w = w + (c < 0x300 and 1 or char_width(c))
+  for _, c in utf8_codes(s) do
+    if c < 0x300 then w = w + 1
+    else w = w + char_width(c) end
   end
   return w
 end
@@ -115,6 +115,9 @@ local truncate = M.truncate
 local SGR = { header = "1", null = "2", dim = "2", success = "32", error = "31", killed = "35",
   running = "33", queued = "36", key = "36", more = "2" }
 
+--- pretty.paint(style, s [, opts]) -> s in the colour of style ("header",
+-- "null", "dim", "more", "key", "error", or a job/attempt status) when
+-- colours are on (opts.color, else pretty.options.color); else s.
 local function paint(style, s, opts)
   if not (opts or M.options).color then return s end
   local code = SGR[style]
@@ -123,6 +126,8 @@ local function paint(style, s, opts)
 end
 M.paint = paint
 
+--- pretty.term_width([opts]) -> the width to fit (opts.width, else
+-- pretty.options.width; a function is called), or nil for no limit.
 local function term_width(opts)
   local w = (opts and opts.width) or M.options.width
   if type(w) == "function" then w = w() end
@@ -198,11 +203,12 @@ function M.table(columns, rows, opts)
   end
   local numeric = {}
   for i = 1, n do
-    local all = #rows > 0
+    local all, any = true, false
     for _, line in ipairs(cells) do
-      if not (tonumber(line[i]) or line[i] == "NULL") then all = false break end
+      if tonumber(line[i]) then any = true
+      elseif line[i] ~= "NULL" then all = false break end
     end
-    numeric[i] = all
+    numeric[i] = all and any -- numbers (and NULLs) align right
   end
   local function fmt(line, style, num)
     local out = {}
@@ -314,7 +320,8 @@ end
 
 local PREFERRED = { "name", "id", "job_id", "status", "type", "database", "count" }
 
---- Columns for an array of records: scalar fields, well-known ones first.
+--- pretty.record_columns(list) -> the columns for an array of records:
+-- scalar fields, well-known ones (name, id, job_id, status, ...) first.
 local function record_columns(list)
   local seen, cols = {}, {}
   for _, k in ipairs(PREFERRED) do
@@ -474,6 +481,7 @@ local function column_value(x, col)
     return la.status or (la.success and "success") or (la.done and "error") or "running"
   end
   if col == "query" and type(v) == "string" then return one_line(v) end
+  if col == "duration" and type(v) == "number" then return clock(v) end
   if type(v) == "table" then return nil end
   return v
 end
@@ -533,7 +541,7 @@ local function summary_of(v, mt)
 end
 
 --- pretty.render(v [, opts]) -> how the REPL shows a value: objects as
--- short records (the record printer registered for their kind, else their
+-- short records (the printer registered for their __name, else their
 -- `summary()`), paging iterators
 -- as their first page with "… more", arrays of records as aligned tables
 -- fitted to the width, anything else through pretty.format.
@@ -542,8 +550,6 @@ function M.render(v, opts)
   local mt = type(v) == "table" and getmetatable(v)
   if mt then
     local name = rawget(mt, "__name")
-    -- the REPL's record block for the kind (several fields, stderr of a
-    -- failed job, ...) first, else the object's own one-line summary()
     local rec = name and RECORDS[name]
     if rec then return rec(v, o) end
     local s = summary_of(v, mt)

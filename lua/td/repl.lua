@@ -48,8 +48,8 @@ function M.banner()
     else
       key = "no API key (set TD_API_KEY or ~/.td/td.conf)"
     end
-    lines[#lines + 1] = ("endpoint %s  region %s  %s"):format(tostring(cfg.endpoint),
-      tostring(cfg.region or "?"), key)
+    lines[#lines + 1] = ("endpoint %s%s  %s"):format(tostring(cfg.endpoint),
+      cfg.region and ("  region " .. cfg.region) or "", key)
   else
     lines[#lines + 1] = "configuration: " .. redact.text(tostring(cfg))
   end
@@ -81,10 +81,10 @@ function M.describe_error(err)
   return ("(error object is a %s value)"):format(type(err))
 end
 
-local function report(err, traceback, o)
+local function report(err, traceback)
   local host = package.loaded["td.host"] or {}
   local msg = M.describe_error(err)
-  if not is_interrupt(err) and not msg:find("\27", 1, true) then msg = pretty.paint("error", msg, o) end
+  if not is_interrupt(err) and not msg:find("\27", 1, true) then msg = pretty.paint("error", msg) end
   io.stdout:flush()
   io.stderr:write(msg, "\n")
   if host.verbose and traceback and not is_interrupt(err) then
@@ -154,7 +154,7 @@ function M.run(term, ...)
     local fn, why, extra = read_chunk(term, hist)
     if fn then
       local r = table.pack(term.call(fn))
-      hist:refresh() -- the chunk may have made a key known: mask it in what is saved
+      hist:refresh() -- the chunk may have made a secret known
       if r[1] then show(term, r.n - 1, table.unpack(r, 2, r.n))
       else report(r[2], r[3]) end
     elseif why == "eof" then

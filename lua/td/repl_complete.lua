@@ -25,9 +25,10 @@ local function add_keys(set, t, methods_only)
   end
 end
 
--- Names reachable from v: its own fields, its metatable's __complete, and
--- the methods of __index tables (or of the metatable itself when __index
--- is a function, the usual class layout).
+--- complete.names_of(v [, methods_only]) -> set of names reachable from v:
+-- its own fields, its metatable's __complete, and the methods of __index
+-- tables (or of the metatable itself when __index is a function, the usual
+-- class layout). methods_only: functions only (what `v:` offers).
 local function names_of(v, methods_only)
   local set = {}
   local seen = {}
@@ -65,8 +66,9 @@ local function names_of(v, methods_only)
 end
 M.names_of = names_of
 
--- Evaluate a chain like `c.workflow` or `td.pretty` without calling
--- anything but __index.
+--- complete.resolve(chain) -> the value of a chain of names such as
+-- `c.workflow` or `td.pretty` (globals and fields; nothing is called but
+-- __index), or nil.
 local function resolve(chain)
   local v = _G
   for sep, name in ("." .. chain):gmatch("([%.:])([%a_][%w_]*)") do
@@ -82,6 +84,8 @@ M.resolve = resolve
 -- ---------------------------------------------------------------------------
 -- option names of a call's table
 
+--- complete.help_module() -> td.help, or nil while it is not available
+-- (replaceable, for tests).
 local function help_module()
   local ok, h = pcall(require, "td.help")
   if ok and type(h) == "table" and type(h.lookup) == "function" then return h end

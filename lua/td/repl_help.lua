@@ -50,6 +50,13 @@ function M.text(x)
   end
   if h then
     local ok, entry = pcall(h.lookup, x)
+    if not (ok and entry ~= nil) and type(x) == "string" and x:match("^[%a_][%w_]*%.[%a_][%w_]*$")
+      and x:sub(1, 3) ~= "td." then
+      -- "job.wait" as written in help(job.wait) without a job at hand
+      local m = x:gsub("%.", ":", 1)
+      ok, entry = pcall(h.lookup, m)
+      if ok and entry ~= nil then x = m end
+    end
     if ok and entry ~= nil then
       local ok2, text = pcall(h.text, x)
       if ok2 and type(text) == "string" then return text end

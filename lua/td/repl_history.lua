@@ -1,9 +1,11 @@
 --- td.repl_history: the REPL's history file.
--- Every line is masked by td.redact, then kept in memory (arrow keys) and
--- appended to the file at once, so no way of leaving the REPL - Ctrl-D,
--- os.exit, a signal, a crash - loses it. The file is libedit's format
--- (a "_HiStOrY_V2_" line, then one entry a line with space, backslash and
--- control characters as \ooo escapes) and has mode 0600. It is
+-- Every line is masked by td.redact.history, then kept in memory (arrow
+-- keys) and appended to the file at once, so no way of leaving the REPL -
+-- Ctrl-D, os.exit, a signal, a crash - loses it. When the process learns a
+-- new secret (a key typed into a variable, then given to td.client), the
+-- entries are masked again and the file rewritten (h:refresh()). The file
+-- is libedit's format (a "_HiStOrY_V2_" line, then one entry a line with
+-- space, backslash and control characters as \ooo escapes), mode 0600. It is
 -- $TDLUA_HISTORY, else ~/.tdlua_history; TDLUA_HISTORY="" keeps none.
 local redact = require "td.redact"
 
@@ -44,7 +46,8 @@ History.__index = History
 -- into the terminal's history. term is the REPL's terminal (add_history,
 -- write_private); path defaults to history.path().
 function M.open(term, path)
-  local self = setmetatable({ term = term, path = path or M.path() }, History)
+  local self = setmetatable({ term = term, path = path or M.path(), entries = {},
+    gen = redact.generation() }, History)
   if not self.path then return self end
   local entries = {}
   local f = io.open(self.path, "rb")
@@ -55,8 +58,10 @@ function M.open(term, path)
     f:close()
   end
   local first = math.max(1, #entries - M.MAX + 1)
-  for i = first, #entries do term.add_history(entries[i]) end
-  self.kept, self.gen = { table.unpack(entries, first) }, redact.generation()
+  for i = first, #entries do
+    term.add_history(entries[i])
+    self.entries[#self.entries + 1] = entries[i]
+  end
   if not f or #entries >= 2 * M.MAX then -- create it (0600), or trim it
     local keep = { HEADER }
     for i = first, #entries do keep[#keep + 1] = M.encode(entries[i]) end
@@ -69,36 +74,46 @@ function M.open(term, path)
   return self
 end
 
---- h:refresh() - when a secret became known since the entries were
--- written (a line introduced a key that a later line handed to a client),
--- mask every kept entry again and rewrite the file (mode 0600).
-function History:refresh()
-  if not self.path or not self.kept or redact.generation() == self.gen then return end
-  self.gen = redact.generation()
-  local changed = false
-  for i, e in ipairs(self.kept) do
-    local m = redact.history(e)
-    if m ~= e then self.kept[i], changed = m, true end
-  end
-  if not changed then return end
-  local out = { HEADER }
-  for _, e in ipairs(self.kept) do out[#out + 1] = M.encode(e) end
-  local ok, err = self.term.write_private(self.path, table.concat(out, "\n") .. "\n", false)
-  if not ok then
-    io.stderr:write("history: ", tostring(err), " (history is not saved)\n")
-    self.path = nil
-  end
-end
-
 --- h:add(text) - remember one entry (a line or a multi-line chunk), masked.
 function History:add(text)
   if not text:find("%S") then return end
-  self:refresh()
-  local masked = redact.history(text) -- also keys a line introduces before the process knows them
-  if self.kept then self.kept[#self.kept + 1] = masked end
+  local masked = redact.history(text)
+  self.entries[#self.entries + 1] = masked
   self.term.add_history(masked)
   if self.path then
     local ok, err = self.term.write_private(self.path, M.encode(masked) .. "\n", true)
+    if not ok then
+      io.stderr:write("history: ", tostring(err), " (history is not saved)\n")
+      self.path = nil
+    end
+  end
+end
+
+--- h:refresh() - when secrets were registered since the last look, mask
+-- the entries again; if that changes any, the in-memory history and the
+-- file are replaced by the masked entries.
+function History:refresh()
+  local n = redact.generation()
+  if n == self.gen then return end
+  self.gen = n
+  local changed = false
+  for i, e in ipairs(self.entries) do
+    local m = redact.history(e)
+    if m ~= e then
+      self.entries[i] = m
+      changed = true
+    end
+  end
+  if not changed then return end
+  self.term.clear_history()
+  local first = math.max(1, #self.entries - M.MAX + 1)
+  local lines = { HEADER }
+  for i = first, #self.entries do
+    self.term.add_history(self.entries[i])
+    lines[#lines + 1] = M.encode(self.entries[i])
+  end
+  if self.path then
+    local ok, err = self.term.write_private(self.path, table.concat(lines, "\n") .. "\n", false)
     if not ok then
       io.stderr:write("history: ", tostring(err), " (history is not saved)\n")
       self.path = nil

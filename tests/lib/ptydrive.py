@@ -11,6 +11,8 @@ A step is one of
     {"expect": "regex"}         wait until the output since the last expect
                                 (escape sequences and \\r removed) matches;
                                 the text up to the end of the match is recorded
+    {"poll_url": url, "until": "regex"}  wait until a GET of url answers a body
+                                matching regex (e.g. the fake server's request log)
     {"signal": "KILL"|"INT"|...} signal the program
     {"wait": true}              wait for the program to exit (its status is recorded)
 Each expect waits at most "timeout" seconds (default 20) - a safety net for
@@ -29,6 +31,7 @@ import sys
 import fcntl
 import termios
 import time
+import urllib.request
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1b[=>]|\x07|\r")
 
@@ -110,6 +113,16 @@ def main():
                             break
                         raise RuntimeError("the program ended while waiting for %r; output since the last match:\n%s"
                                            % (step["expect"], text[mark:]))
+            elif "poll_url" in step:
+                pat = re.compile(step["until"], re.S)
+                deadline = time.monotonic() + step.get("timeout", timeout)
+                while True:
+                    with urllib.request.urlopen(step["poll_url"]) as resp:
+                        if pat.search(resp.read().decode("utf-8", "replace")):
+                            break
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("%s never matched %r" % (step["poll_url"], step["until"]))
+                    read_some(0.02)
             elif "signal" in step:
                 os.kill(pid, getattr(signal, "SIG" + step["signal"]))
             elif "wait" in step:
