@@ -1,5 +1,6 @@
 --- td.client: a configured connection to TD (core API and workflow API).
--- td.client{apikey=, endpoint=, workflow_endpoint=, region=, trace=,
+-- td.client{apikey=, endpoint=, workflow_endpoint=, presto_endpoint=,
+--   region=, trace=,
 --   max_retries=, retry_base_delay=, retry_max_delay=, retry_max_time=,
 --   connect_timeout=, timeout=, read_timeout=, ca_file=, insecure_http=}
 -- The API methods live in td/v3/*.lua (and the workflow API in
@@ -78,12 +79,13 @@ local NUM_OPTS = {
   connect_timeout = 30, timeout = 300, read_timeout = 600,
 }
 local KNOWN = {
-  apikey = true, endpoint = true, workflow_endpoint = true, region = true, trace = true,
+  apikey = true, endpoint = true, workflow_endpoint = true, presto_endpoint = true,
+  region = true, trace = true,
   ca_file = true, insecure_http = true, config_path = true, dry_run = true,
 }
 for k in pairs(NUM_OPTS) do KNOWN[k] = true end
 for k in pairs(KNOWN) do plain[k] = true end
-for _, k in ipairs { "endpoint", "workflow_endpoint", "region", "sources" } do plain[k] = true end
+for _, k in ipairs { "endpoint", "workflow_endpoint", "presto_endpoint", "region", "sources" } do plain[k] = true end
 
 --- Create a client. Options override the environment and ~/.td/td.conf.
 function M.new(opts)
@@ -95,6 +97,7 @@ function M.new(opts)
   local c = {
     endpoint = cfg.endpoint,
     workflow_endpoint = cfg.workflow_endpoint,
+    presto_endpoint = cfg.presto_endpoint,
     region = cfg.region,
     trace = opts.trace, dry_run = opts.dry_run,
     ca_file = opts.ca_file,
@@ -142,7 +145,7 @@ end
 function methods:config()
   return config.describe {
     apikey = secrets[self], endpoint = self.endpoint, workflow_endpoint = self.workflow_endpoint,
-    region = self.region, sources = self.sources,
+    presto_endpoint = self.presto_endpoint, region = self.region, sources = self.sources,
   }
 end
 

@@ -157,7 +157,13 @@ local function build(client, r, idempotent)
     if q ~= "" then url = url .. (url:find("?", 1, true) and "&" or "?") .. q end
   end
   local headers = { "User-Agent: " .. M.USER_AGENT, "Accept: " .. (r.accept or "application/json") }
-  if r.auth ~= false then headers[#headers + 1] = "Authorization: TD1 " .. client:_key() end
+  if type(r.auth) == "function" then
+    -- another service's scheme (e.g. Trino's basic auth): the function turns
+    -- the key into header lines, which live only in this list
+    for _, h in ipairs(r.auth(client:_key())) do headers[#headers + 1] = h end
+  elseif r.auth ~= false then
+    headers[#headers + 1] = "Authorization: TD1 " .. client:_key()
+  end
   local body = r.body
   if r.form then
     body = M.encode_form(r.form)
@@ -217,8 +223,10 @@ end
 
 --- Perform a request with the client's retry policy.
 -- r = { method, path | url, base = "api"|"workflow", query, form, json, body,
---       content_type, headers, idempotent, auth = false, raw = true,
---       ok = {status...}, timeout }
+--       content_type, headers, idempotent, auth = false | function(key) ->
+--       {header lines}, raw = true, ok = {status...}, timeout, deadline }
+-- deadline (a core.now() time) bounds the whole call: each attempt's
+-- timeout is cut to what is left, and no retry starts past it.
 -- Returns the decoded JSON (or the raw body with raw = true) and the
 -- response table { status, headers, body, elapsed, attempts }.
 function M.request(client, r)
@@ -237,8 +245,13 @@ function M.request(client, r)
 
   local started = now()
   local attempt = 0
+  local deadline, full_timeout = r.deadline, spec.timeout
   while true do
     attempt = attempt + 1
+    if deadline then
+      local left = math.max(0.001, deadline - now())
+      spec.timeout = (full_timeout and full_timeout > 0) and math.min(full_timeout, left) or left
+    end
     local req <close> = core.request(spec)
     local ok, resp, code, msg = collect(req)
     local err, retry_after
@@ -282,6 +295,7 @@ function M.request(client, r)
     if not err.retryable or attempt > client.max_retries then error(err, 0) end
     local delay = retry_after or M.backoff(client, attempt)
     if elapsed + delay > client.retry_max_time then error(err, 0) end
+    if deadline and now() + delay >= deadline then error(err, 0) end
     trace(client, fmt("retrying %s %s in %.2fs (%s)", method, shown, delay, err.kind))
     async.sleep(delay)
   end

@@ -18,11 +18,24 @@ function M.key(key)
   return key:sub(1, 2) .. "****"
 end
 
---- Remember a secret so that redact.text masks it.
-function M.add(secret)
-  if type(secret) ~= "string" or #secret < 6 then return end
+local function remember(secret)
   for _, s in ipairs(known) do if s == secret then return end end
   known[#known + 1] = secret
+end
+
+--- The other spellings a secret travels in: base64 of "<secret>:" (HTTP
+-- basic authentication with the key as user name and no password, as
+-- TD's Trino endpoint takes it) and of the bare secret.
+local function encodings(secret)
+  local b64 = require("td.v3.formats").base64
+  return { b64(secret .. ":"), (b64(secret):gsub("=+$", "")) }
+end
+
+--- Remember a secret (and its encodings) so that redact.text masks it.
+function M.add(secret)
+  if type(secret) ~= "string" or #secret < 6 then return end
+  remember(secret)
+  for _, e in ipairs(encodings(secret)) do remember(e) end
   table.sort(known, function(a, b) return #a > #b end)
 end
 
