@@ -11,6 +11,8 @@ int luaopen_td_core(lua_State *L) {
   td_zutil_register(L);
   td_pack_register(L);
   td_textout_register(L);
+  td_fsutil_register(L);
+  td_gzcheck_register(L);
   lua_setfield(L, -2, "_loop"); /* core (the loop lives as long as the module) */
   lua_pushliteral(L, TDLUA_VERSION);
   lua_setfield(L, -2, "version");

@@ -82,6 +82,8 @@ void td_zutil_register(lua_State *L);
 void td_pack_register(lua_State *L);
 /* textout.c */
 void td_textout_register(lua_State *L);
+void td_fsutil_register(lua_State *L);  /* core.target, fsync, chmod, isopen */
+void td_gzcheck_register(lua_State *L); /* core.gzcheck: msgpack.gz verification */
 
 /* time and signals */
 double td_now(void);

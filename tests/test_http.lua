@@ -117,12 +117,18 @@ test("an HTML error page from a proxy gives a clear error", function()
   eq(e.status, 502)
 end)
 
-test("malformed JSON gives a json error, not a crash or an empty result", function()
+test("malformed JSON is retried on GET, then gives a bad_response error, not a crash or an empty result", function()
   t.reset()
   local c = t.client()
   t.fault { path = "^/v3/database/list$", action = "badjson", times = 1 }
-  local e = raises_kind("json", c.databases, c)
+  ok(#c:databases() > 0)
+  eq(count("GET", "^/v3/database/list$"), 2)
+  t.reset()
+  t.fault { path = "^/v3/database/list$", action = "badjson", times = -1 }
+  local e = raises_kind("bad_response", c.databases, c)
   like(e.message, "not valid JSON")
+  like(e.url, "/v3/database/list")
+  ok(e.body, "an excerpt of the body")
 end)
 
 test("a truncated JSON body is retried on GET", function()

@@ -176,11 +176,13 @@ end)
 
 test("a server that ignores the first range is read over one connection", function()
   local _, job = setup(10)
-  -- the first (probe) request is answered 200 with a whole body
-  t.fault { path = "^/v3/job/result/", status = 200, body = "whole body", times = 1 }
+  local whole = DIR .. "/whole-ref.msgpack.gz"
+  job:download(whole, { parallel = false })
+  -- the first (probe) request is answered 200 with the whole body
+  t.fault { path = "^/v3/job/result/", status = 200, body_file = whole, times = 1 }
   local path = DIR .. "/whole.msgpack.gz"
   local s = job:download(path, { parallel = 4, chunk_size = 4, parallel_threshold = 1 })
-  eq(slurp(path), "whole body")
+  eq(slurp(path), slurp(whole))
   eq(s.connections, 1)
   eq(s.requests, 1)
 end)

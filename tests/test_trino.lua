@@ -337,7 +337,14 @@ test("downloads write the same text as job:download (csv, tsv, json, jsonl; head
   c:trino(sql):download(fh, { format = "csv" })
   fh:close()
   eq(t.slurp(path), t.slurp(DIR .. "/job.csv"))
+  -- standard output, through td.output
+  local f = t.fake()
+  local code, out, err = t.run("-e " .. t.sh_quote(([[td.trino(%q):download("-", { format = "csv" })]]):format(sql)),
+    { TD_API_KEY = t.KEY, TD_API_SERVER = f.url, TD_CONFIG_PATH = "/nonexistent" })
+  eq(code, 0, err)
+  eq(out, t.slurp(DIR .. "/job.csv"))
   raises_kind("usage", function() c:trino("SELECT 1"):download(DIR .. "/x.bin") end)
+  raises_kind("usage", function() c:trino("SELECT 1"):download(DIR) end)
   raises_kind("usage", function() c:trino("SELECT 1"):download(DIR .. "/x.csv", { fromat = "csv" }) end)
 end)
 

@@ -2,7 +2,11 @@
 -- td.client{apikey=, endpoint=, workflow_endpoint=, presto_endpoint=,
 --   region=, trace=,
 --   max_retries=, retry_base_delay=, retry_max_delay=, retry_max_time=,
---   connect_timeout=, timeout=, read_timeout=, ca_file=, insecure_http=}
+--   connect_timeout=, timeout=, stall_timeout=, ca_file=, insecure_http=}
+-- stall_timeout (default 60 s): a request that receives no byte for that
+-- long fails with a `timeout` error, which is retried (reads) or resumed
+-- (result streams) within the retry budget; timeout (default 300 s) bounds
+-- a whole JSON call. read_timeout is the former name of stall_timeout.
 -- The API methods live in td/v3/*.lua (and the workflow API in
 -- td/workflow/); this file holds construction, the secret and the escape
 -- hatch client:request().
@@ -76,12 +80,13 @@ end
 
 local NUM_OPTS = {
   max_retries = 5, retry_base_delay = 0.5, retry_max_delay = 30, retry_max_time = 300,
-  connect_timeout = 30, timeout = 300, read_timeout = 600,
+  connect_timeout = 30, timeout = 300, stall_timeout = 60,
 }
 local KNOWN = {
   apikey = true, endpoint = true, workflow_endpoint = true, presto_endpoint = true,
   region = true, trace = true,
   ca_file = true, insecure_http = true, config_path = true, dry_run = true,
+  read_timeout = true, -- the former name of stall_timeout
 }
 for k in pairs(NUM_OPTS) do KNOWN[k] = true end
 for k in pairs(KNOWN) do plain[k] = true end
@@ -105,6 +110,12 @@ function M.new(opts)
   }
   if c.trace == nil then c.trace = host.verbose or false end
   if c.dry_run == nil then c.dry_run = host.dry_run or false end
+  if opts.stall_timeout == nil and opts.read_timeout ~= nil then
+    local o2 = {}
+    for k, v in pairs(opts) do o2[k] = v end
+    o2.stall_timeout, o2.read_timeout = opts.read_timeout, nil
+    opts = o2
+  end
   for k, def in pairs(NUM_OPTS) do
     local v = opts[k]
     if v ~= nil and (type(v) ~= "number" or v < 0) then

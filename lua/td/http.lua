@@ -119,6 +119,9 @@ local NET_KIND = { timeout = "timeout", tls = "tls", too_large = "http", bad_url
 local NOT_RETRYABLE_NET = { tls = true, bad_url = true, too_large = true, aborted = true }
 
 function M.network_error(code, message, method, url)
+  if code == "timeout" and message and message:find("too slow", 1, true) then
+    message = "the server sent nothing for too long (stalled): " .. message
+  end
   return errors.new {
     kind = NET_KIND[code] or "network", code = code, message = message,
     method = method, url = url, retryable = not NOT_RETRYABLE_NET[code],
@@ -179,7 +182,10 @@ local function build(client, r, idempotent)
     url = url, method = r.method, headers = headers, body = body,
     stream = r.stream, connect_timeout = client.connect_timeout,
     timeout = r.stream and 0 or (r.timeout or client.timeout),
-    low_speed_time = r.stream and client.read_timeout or nil,
+    -- stall detection for every request: no byte for stall_timeout seconds
+    -- is a `timeout` (a paused stream is not stalled: libcurl skips the
+    -- check while the consumer holds the transfer)
+    low_speed_time = client.stall_timeout,
     accept_encoding = (not r.stream) and "gzip" or nil,
     ca_file = client.ca_file, max_body = r.max_body, high_water = r.high_water,
     fresh_connect = idempotent == false,
@@ -187,6 +193,7 @@ local function build(client, r, idempotent)
 end
 
 local IDEMPOTENT = { GET = true, HEAD = true, OPTIONS = true, DELETE = true }
+local SAFE = { GET = true, HEAD = true, OPTIONS = true } -- change nothing
 
 -- lua-cjson decodes every number as a float; TD's counts, sizes and ids are
 -- integers, so integral values are turned back into Lua integers.
@@ -221,20 +228,60 @@ local function collect(req)
   return ok, resp, code, msg
 end
 
---- Perform a request with the client's retry policy.
+-- Did a failed try possibly reach the server and act? A request that never
+-- got a connection did not; anything after that (a reset, a timeout, a 5xx,
+-- a 2xx whose body is unreadable or wrong-shaped) may have.
+local NOT_SENT = { resolve = true, connect = true, tls = true, bad_url = true }
+local function maybe_acted(err)
+  if err.code then return not NOT_SENT[err.code] end
+  if err.status and err.status >= 200 and err.status < 300 then return true end
+  if err.status then return err.status >= 500 end
+  return true
+end
+
+--- A `bad_response` error: TD answered 2xx with something that is not what
+-- the call expects (invalid JSON, or JSON of the wrong shape).
+function M.bad_response(method, url, resp, why)
+  return errors.new {
+    kind = "bad_response", method = method, url = url, status = resp and resp.status,
+    message = "unexpected answer: " .. why,
+    body = resp and excerpt(resp.body) or nil,
+    request_id = resp and resp.headers and (resp.headers["x-request-id"] or resp.headers["x-td-request-id"]),
+    retryable = false,
+  }
+end
+
+--- Perform a request with the client's retry policy: the one retry loop.
 -- r = { method, path | url, base = "api"|"workflow", query, form, json, body,
 --       content_type, headers, idempotent, auth = false | function(key) ->
---       {header lines}, raw = true, ok = {status...}, timeout, deadline }
--- deadline (a core.now() time) bounds the whole call: each attempt's
--- timeout is cut to what is left, and no retry starts past it.
+--       {header lines}, raw = true, ok = {status...}, timeout, deadline,
+--       expect, resolve, identity, describe }
+--   deadline (a core.now() time) bounds the whole call: each try's
+--   timeout is cut to what is left, and no retry starts past it.
+--   expect(data) -> nil when the decoded answer has the expected shape,
+--     else a short description of what is wrong (a `bad_response` error).
+--   A request that changes something (any method but GET/HEAD/OPTIONS)
+--   goes out on a new connection every try: libcurl re-sends a request on
+--   its own only over a reused connection, so every try on the wire is a
+--   try counted here and an earlier try that may have acted is known.
+--   resolve() -> value | nil: for calls with an identity chosen before the
+--   first try (a domain_key, an attempt name, an import id). After a try
+--   that may have reached the server, and before sending again, the kernel
+--   asks it whether TD already has what the call creates; a value ends
+--   the call with it (nothing is sent twice).
+--   identity = { field = value, ... }: copied into the error raised when
+--   the outcome stays unknown, with a hint telling how to find it.
 -- Returns the decoded JSON (or the raw body with raw = true) and the
--- response table { status, headers, body, elapsed, attempts }.
+-- response table { status, headers, body, elapsed, attempts, maybe_sent }
+-- (maybe_sent: an earlier try of this call may have reached the server).
 function M.request(client, r)
   local method = r.method or "GET"
   r.method = method
+  local mutating = not SAFE[method]
   local idempotent = r.idempotent
   if idempotent == nil then idempotent = IDEMPOTENT[method] or false end
   local url, spec = build(client, r, idempotent)
+  if mutating then spec.fresh_connect = true end
   local shown = redact.text(url)
 
   if client.dry_run and not (IDEMPOTENT[method] and method ~= "DELETE") and not r.dry_run_send then
@@ -245,9 +292,17 @@ function M.request(client, r)
 
   local started = now()
   local attempt = 0
+  local maybe_sent = false
   local deadline, full_timeout = r.deadline, spec.timeout
   while true do
     attempt = attempt + 1
+    if maybe_sent and r.resolve then
+      local found = r.resolve()
+      if found ~= nil then
+        trace(client, fmt("%s %s: resolved by identity after an unanswered try", method, shown))
+        return found, { status = 0, headers = {}, body = "", resolved = true, attempts = attempt - 1, maybe_sent = true }
+      end
+    end
     if deadline then
       local left = math.max(0.001, deadline - now())
       spec.timeout = (full_timeout and full_timeout > 0) and math.min(full_timeout, left) or left
@@ -257,17 +312,12 @@ function M.request(client, r)
     local err, retry_after
     if not ok then
       err = M.network_error(code, msg, method, shown)
-      if not idempotent then
-        err.retryable = false
-        err.hint = "not retried: the request may or may not have reached the server"
-      end
     elseif resp.status < 200 or resp.status > 299 then
       local accepted = false
       for _, s in ipairs(r.ok or {}) do if s == resp.status then accepted = true end end
       if not accepted then
         err = M.status_error(resp, method, shown)
         retry_after = parse_retry_after(resp.headers["retry-after"])
-        if not idempotent then err.retryable = false end
       end
     end
     trace(client, fmt("%s %s -> %s %.3fs%s", method, shown,
@@ -275,27 +325,58 @@ function M.request(client, r)
       attempt > 1 and (" (retry " .. (attempt - 1) .. ")") or ""))
 
     if not err then
-      resp.attempts = attempt
+      resp.attempts, resp.maybe_sent = attempt, maybe_sent
       if r.raw then return resp.body, resp end
-      if resp.body == "" then return {}, resp end
-      local data, jerr = M.decode_json(resp.body)
+      local data, jerr
+      if resp.body == "" then
+        data = {}
+      else
+        data, jerr = M.decode_json(resp.body)
+      end
       if data == nil then
         local ctype = resp.headers["content-type"] or "?"
-        errors.raise {
-          kind = "json", method = method, url = shown, status = resp.status,
-          message = ("response is not valid JSON (%s, content-type %s)"):format(jerr or "?", ctype),
-          body = excerpt(resp.body),
-        }
+        err = M.bad_response(method, shown, resp,
+          ("the body is not valid JSON (%s, content-type %s)"):format(jerr or "?", ctype))
+        err.retryable = true
+      elseif r.expect and resp.status >= 200 and resp.status < 300 then
+        local why = r.expect(data)
+        if why then
+          err = M.bad_response(method, shown, resp, why)
+          err.retryable = true
+        end
       end
-      return data, resp
+      if not err then return data, resp end
     end
 
+    if mutating and maybe_acted(err) then maybe_sent = true end
+    -- a request that may have acted is sent again only when that is safe:
+    -- idempotent by construction (an identity the server dedups on) or
+    -- resolvable (resolve() finds what the earlier try created)
+    if not idempotent and not r.resolve and (maybe_sent or err.kind == "bad_response") then
+      err.retryable = false
+      if maybe_sent then err.hint = "not retried: the request may or may not have reached the server" end
+    end
     err.attempts = attempt
     local elapsed = now() - started
-    if not err.retryable or attempt > client.max_retries then error(err, 0) end
+    local give_up = not err.retryable or attempt > client.max_retries
     local delay = retry_after or M.backoff(client, attempt)
-    if elapsed + delay > client.retry_max_time then error(err, 0) end
-    if deadline and now() + delay >= deadline then error(err, 0) end
+    if not give_up and elapsed + delay > client.retry_max_time then give_up = true end
+    if not give_up and deadline and now() + delay >= deadline then give_up = true end
+    if give_up then
+      if maybe_sent and r.identity then
+        -- the outcome is unknown: say what to look for
+        local keys = {}
+        for k, v in pairs(r.identity) do
+          err[k] = v
+          keys[#keys + 1] = ("%s %s"):format(k, tostring(v))
+        end
+        table.sort(keys)
+        err.maybe_done = true
+        err.hint = ("TD may have carried it out; look it up by %s (running the same call again with it does not repeat it)")
+          :format(table.concat(keys, ", "))
+      end
+      error(err, 0)
+    end
     trace(client, fmt("retrying %s %s in %.2fs (%s)", method, shown, delay, err.kind))
     async.sleep(delay)
   end

@@ -52,6 +52,7 @@ import importlib.util
 import json
 import os
 import re
+import select
 import signal
 import socket
 import struct
@@ -113,7 +114,10 @@ REASONS = {
 }
 
 FAULT_ACTIONS = ("respond", "reset", "close", "truncate", "slow", "html",
-                 "badjson", "pass")
+                 "badjson", "pass", "stall", "shape", "echo")
+
+# "shape" faults: the JSON sent instead of (or made from) the real answer
+SHAPES = ("null", "number", "string", "array", "object", "missing", "wrongtype")
 
 
 # ---------------------------------------------------------------------------
@@ -451,7 +455,7 @@ class App:
                             % (type(e).__name__, e)).response()
 
     # -- faults ---------------------------------------------------------------
-    def take_fault(self, method, path):
+    def take_fault(self, method, path, reused=False):
         with self.lock:
             for rule in self.faults:
                 if rule["times"] == 0:
@@ -459,6 +463,12 @@ class App:
                 if rule.get("method") and rule["method"].upper() != method:
                     continue
                 if not rule["_re"].search(path):
+                    continue
+                conn = rule.get("conn")
+                if conn == "reused" and not reused or conn == "fresh" and reused:
+                    continue
+                if rule["skip"] > 0:
+                    rule["skip"] -= 1
                     continue
                 if rule["times"] > 0:
                     rule["times"] -= 1
@@ -490,6 +500,12 @@ class App:
             rule["action"] = action
             if action == "respond":
                 rule.setdefault("status", 500)
+            rule["skip"] = int(rule.get("skip", 0))
+            if rule.get("conn") not in (None, "reused", "fresh"):
+                raise ApiError(400, "fault conn must be 'reused' or 'fresh'")
+            if action == "shape" and rule.get("shape", "null") not in SHAPES:
+                raise ApiError(400, "unknown fault shape %r (one of %s)"
+                               % (rule.get("shape"), ", ".join(SHAPES)))
             rule["hits"] = 0
             parsed.append(rule)
         with self.lock:
@@ -689,7 +705,7 @@ class Handler(BaseHTTPRequestHandler):
         return bytes(buf)
 
     # -- writing --------------------------------------------------------------
-    def _write_head(self, resp, content_length=None):
+    def _write_head(self, resp, content_length=None, chunked=False):
         reason = REASONS.get(resp.status)
         self.send_response(resp.status, reason)
         names = set()
@@ -698,8 +714,11 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         if "content-type" not in names and resp.body:
             self.send_header("Content-Type", "application/octet-stream")
-        n = len(resp.body) if content_length is None else content_length
-        self.send_header("Content-Length", str(n))
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            n = len(resp.body) if content_length is None else content_length
+            self.send_header("Content-Length", str(n))
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
@@ -729,6 +748,9 @@ class Handler(BaseHTTPRequestHandler):
     # -- main ---------------------------------------------------------------
     def _serve(self):
         app = self.app
+        # requests served on this connection so far: > 1 means the client
+        # reused a kept-alive connection (fault rules with "conn")
+        self._conn_seq = getattr(self, "_conn_seq", 0) + 1
         try:
             body = self._read_body()
         except (ValueError, ConnectionError, OSError) as e:
@@ -745,9 +767,11 @@ class Handler(BaseHTTPRequestHandler):
         fault = None
         if not control:
             entry = req.log_entry()
+            entry["conn_seq"] = self._conn_seq
+            entry["conn_port"] = self.client_address[1]
             with app.lock:
                 app.log.append(entry)
-            fault = app.take_fault(req.method, req.path)
+            fault = app.take_fault(req.method, req.path, self._conn_seq > 1)
         try:
             self._respond(req, fault, entry)
         except (BrokenPipeError, ConnectionResetError):
@@ -759,6 +783,9 @@ class Handler(BaseHTTPRequestHandler):
             with self.app.lock:
                 entry.update(kv)
 
+    # actions that send (a damaged form of) the real answer
+    REAL = ("pass", "truncate", "slow", "stall", "shape")
+
     def _respond(self, req, fault, entry):
         app = self.app
         if fault is None:
@@ -767,21 +794,30 @@ class Handler(BaseHTTPRequestHandler):
             self._send(resp)
             return
         action = fault["action"]
-        self._note(entry, fault=action)
+        act = bool(fault.get("act"))
+        self._note(entry, fault=action, acted=act or action in self.REAL
+                   and not (action == "stall" and fault.get("bytes") is None))
         delay = float(fault.get("delay") or 0)
+        real = None
+        if act:  # the server carries the request out, then the reply fails
+            real = app.dispatch(req)
+            self._note(entry, acted_status=real.status)
         if delay > 0:
             time.sleep(delay)
-        if action == "pass":
-            resp = app.dispatch(req)
-        elif action == "reset":
+        if action == "stall" and fault.get("bytes") is None:
+            self._stall(float(fault.get("seconds", 60)))  # swallowed, or acted
+            return
+        if action in self.REAL and real is None:
+            real = app.dispatch(req)
+        if action == "reset":
             self._abort_reset()
             return
-        elif action == "close":
+        if action == "close":
             self.close_connection = True
             self.wfile.flush()
             return
-        elif action in ("truncate", "slow"):
-            resp = app.dispatch(req)
+        if action in ("pass", "truncate", "slow", "stall"):
+            resp = real
         elif action == "html":
             code = int(fault.get("status", 502))
             page = fault.get("body") or HTML_PAGE.format(code=code, reason=REASONS.get(code, "Error"))
@@ -790,10 +826,17 @@ class Handler(BaseHTTPRequestHandler):
             code = int(fault.get("status", 200))
             raw = fault.get("body") or '{"job_id": "12345", "status": "succ'
             resp = Response(code, raw.encode("utf-8"), "application/json; charset=utf-8")
+        elif action == "shape":
+            resp = self._shape(real, fault)
+        elif action == "echo":
+            resp = self._echo(req, fault)
         else:  # respond
             code = int(fault.get("status", 500))
             b = fault.get("body")
-            if b is None:
+            if fault.get("body_file"):  # binary bodies: the bytes of a local file
+                with open(fault["body_file"], "rb") as f:
+                    resp = Response(code, f.read(), fault.get("content_type") or "application/octet-stream")
+            elif b is None:
                 resp = Response.json(error_body(code), status=code) if code >= 400 \
                     else Response.json({}, status=code)
             elif isinstance(b, (dict, list)):
@@ -805,36 +848,162 @@ class Handler(BaseHTTPRequestHandler):
                 except ValueError:
                     ctype = "text/plain; charset=utf-8"
                 resp = Response(code, b.encode("utf-8"), ctype)
+        drop = {h.lower() for h in (fault.get("drop_headers") or [])}
+        if drop:
+            resp.headers = [(k, v) for k, v in resp.headers if k.lower() not in drop]
         for k, v in (fault.get("headers") or {}).items():
             resp.headers = [(hk, hv) for hk, hv in resp.headers if hk.lower() != k.lower()]
             resp.headers.append((k, str(v)))
-        self._note(entry, status=resp.status)
-        if action == "truncate":
-            n = fault.get("bytes")
-            n = len(resp.body) // 2 if n is None else max(0, min(int(n), len(resp.body)))
+        if fault.get("close"):
             self.close_connection = True
-            self._write_head(resp)
-            self.wfile.write(resp.body[:n])
+        self._note(entry, status=resp.status)
+        self._emit(resp, action, fault)
+
+    def _emit(self, resp, action, fault):
+        """Send resp, whole or damaged as the action says (chunked if asked)."""
+        chunked = fault.get("chunked")
+        csize = 0
+        if chunked:
+            csize = 4096 if chunked is True else max(1, int(chunked))
+        has_body = self.command != "HEAD" and resp.status not in (204, 304)
+        body = resp.body if has_body else b""
+        limit = len(body)
+        if action in ("truncate", "stall"):
+            n = fault.get("bytes")
+            limit = len(body) // 2 if n is None else max(0, min(int(n), len(body)))
+            self.close_connection = True
+        piece = len(body) or 1
+        interval = 0.0
+        if action == "slow":
+            piece = max(1, int(fault.get("chunk", 256)))
+            interval = float(fault.get("interval", 0.05))
+        if csize:
+            piece = min(piece, csize)
+        self._write_head(resp, chunked=bool(csize))
+        self.wfile.flush()
+        for i in range(0, limit, piece):
+            part = body[i:min(i + piece, limit)]
+            if csize:
+                part = b"%x\r\n%s\r\n" % (len(part), part)
+            self.wfile.write(part)
             self.wfile.flush()
+            if interval and i + piece < limit:
+                time.sleep(interval)
+        if action == "truncate":
             try:
                 self.connection.shutdown(socket.SHUT_WR)
             except OSError:
                 pass
             return
-        if action == "slow":
-            chunk = max(1, int(fault.get("chunk", 256)))
-            interval = float(fault.get("interval", 0.05))
-            self._write_head(resp)
-            self.wfile.flush()
-            if self.command == "HEAD":
-                return
-            for i in range(0, len(resp.body), chunk):
-                self.wfile.write(resp.body[i:i + chunk])
-                self.wfile.flush()
-                if i + chunk < len(resp.body):
-                    time.sleep(interval)
+        if action == "stall":
+            self._stall(float(fault.get("seconds", 60)))
             return
-        self._send(resp)
+        if csize and has_body:
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+
+    def _stall(self, seconds):
+        """Send nothing more for up to `seconds` (less if the peer hangs up),
+        then close the connection."""
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+        except OSError:
+            return
+        end = time.time() + seconds
+        conn = self.connection
+        while time.time() < end:
+            try:
+                r, _, _ = select.select([conn], [], [], 0.1)
+                if r and not conn.recv(1, socket.MSG_PEEK):
+                    break  # the client gave up
+                if r:
+                    conn.recv(65536)  # discard anything else it sends
+            except OSError:
+                break
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    @staticmethod
+    def _shape(real, fault):
+        """A JSON answer of the wrong shape (see SHAPES)."""
+        shape = fault.get("shape", "null")
+        status = int(fault.get("status", real.status if real is not None else 200))
+        fixed = {"null": None, "number": 12345, "string": "unexpected",
+                 "array": [], "object": {}}
+        if shape in fixed:
+            return Response.json(fixed[shape], status=status)
+        try:
+            obj = json.loads(real.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            obj = None
+        if shape == "missing":
+            paths = fault.get("drop")
+            if paths is None:
+                paths = list(obj)[:1] if isinstance(obj, dict) else []
+            for p in ([paths] if isinstance(paths, str) else paths):
+                _drop_path(obj, p.split("."))
+        else:  # wrongtype
+            keys = fault.get("keys")
+            if isinstance(obj, dict):
+                for k in (keys if keys is not None else list(obj)):
+                    if k in obj:
+                        obj[k] = _wrong_type(obj[k])
+            else:
+                obj = _wrong_type(obj)
+        return Response.json(obj, status=status)
+
+    @staticmethod
+    def _echo(req, fault):
+        """The request itself: raw body, or a JSON description of it."""
+        if fault.get("raw"):
+            return Response(int(fault.get("status", 200)), req.body,
+                            req.header("Content-Type") or "application/octet-stream")
+        hdrs = {k.lower(): v for k, v in req.headers.items()
+                if k.lower() not in ("authorization", "secondary-authorization")}
+        try:
+            text = req.body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        return Response.json({"method": req.method, "path": req.path,
+                              "query": req.query, "headers": hdrs,
+                              "body": text, "body_size": len(req.body),
+                              "form": req.form, "json": req.json},
+                             status=int(fault.get("status", 200)))
+
+
+def _drop_path(obj, parts):
+    """Remove the key path a.b (a `*` part walks every list element)."""
+    if not parts:
+        return
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        items = obj if isinstance(obj, list) else (list(obj.values()) if isinstance(obj, dict) else [])
+        for x in items:
+            _drop_path(x, rest) if rest else None
+        return
+    if isinstance(obj, dict):
+        if not rest:
+            obj.pop(head, None)
+        elif head in obj:
+            _drop_path(obj[head], rest)
+
+
+def _wrong_type(v):
+    """A value of another JSON type than v."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return str(v) + "x"
+    if isinstance(v, str):
+        return 12345
+    if isinstance(v, list):
+        return {"unexpected": True}
+    if isinstance(v, dict):
+        return ["unexpected"]
+    return {}
 
 
 class Server(ThreadingHTTPServer):

@@ -193,6 +193,49 @@ end
 --- Inject fault rules (see tests/fake_td/README.md).
 function M.fault(rules) ctl("POST", "/__fake/faults", rules) end
 
+--- The fault rules with the `times` left and the `hits` so far.
+function M.faults() return (ctl("GET", "/__fake/faults")).faults end
+
+--- Remove every fault rule.
+function M.clear_faults() ctl("DELETE", "/__fake/faults") end
+
+--- Named fault kinds (rule fragments for M.fault; see tests/fake_td/README.md).
+-- "after act" kinds let the server carry the request out, then fail the reply.
+M.FAULT_KINDS = {
+  after_act_503 = { act = true, status = 503 },
+  after_act_reset = { act = true, action = "reset" },
+  after_act_reset_reused = { act = true, action = "reset", conn = "reused" },
+  after_act_badjson = { act = true, action = "badjson" },
+  after_act_stall = { act = true, action = "stall", seconds = 30 },
+  storm_5xx = { status = 503, times = 3 },
+  retry_after_429 = { status = 429, headers = { ["Retry-After"] = "1" } },
+  reset = { action = "reset" },
+  truncate = { action = "truncate" },
+  stall = { action = "stall", seconds = 30 },
+  stall_mid_body = { action = "stall", bytes = 8, seconds = 30 },
+  html_200 = { action = "html", status = 200 },
+  shape_null = { action = "shape", shape = "null" },
+  shape_number = { action = "shape", shape = "number" },
+  shape_string = { action = "shape", shape = "string" },
+  shape_array = { action = "shape", shape = "array" },
+  shape_object = { action = "shape", shape = "object" },
+  shape_missing = { action = "shape", shape = "missing" },
+  shape_wrongtype = { action = "shape", shape = "wrongtype" },
+  no_etag = { action = "pass", drop_headers = { "ETag" } },
+  chunked = { action = "pass", chunked = 1000 },
+  connection_close = { action = "pass", close = true },
+}
+
+--- Inject the named fault kind on requests matching method and path pattern;
+-- extra fields override the kind's (times defaults to 1).
+function M.inject(kind, method, path, extra)
+  local base = assert(M.FAULT_KINDS[kind], "unknown fault kind " .. tostring(kind))
+  local rule = { method = method, path = path }
+  for k, v in pairs(base) do rule[k] = v end
+  for k, v in pairs(extra or {}) do rule[k] = v end
+  M.fault(rule)
+end
+
 --- The request log (array of {method, path, query, headers, form|json}).
 function M.log() return (ctl("GET", "/__fake/log")) end
 

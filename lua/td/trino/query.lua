@@ -524,55 +524,21 @@ local SUFFIXES = {
 local TEXT = { csv = true, tsv = true, json = true, jsonl = true }
 local DL_KNOWN = { format = true, header = true, objects = true, progress = true }
 
--- Where the text goes: a file handle or "-" (stdout) is written straight;
--- a path is written as path.tmp and renamed when complete.
-local function open_output(fname, target)
-  if io.type(target) == "file" then
-    return { name = "(handle)", write = function(s) assert(target:write(s)) end,
-      commit = function() target:flush() end, abort = function() end }
-  end
-  if target == "-" then
-    return { name = "-", write = function(s) assert(io.stdout:write(s)) end,
-      commit = function() io.stdout:flush() end, abort = function() end }
-  end
-  local tmp = target .. ".tmp"
-  local f, err = io.open(tmp, "wb")
-  if not f then errors.raise { kind = "io", path = tmp, message = ("%s: cannot write %s: %s"):format(fname, tmp, tostring(err)) } end
-  return {
-    name = target,
-    write = function(s)
-      local ok, werr = f:write(s)
-      if not ok then errors.raise { kind = "io", path = tmp, message = ("writing %s failed: %s"):format(tmp, tostring(werr)) } end
-    end,
-    commit = function()
-      local ok, cerr = f:close()
-      f = nil
-      if not ok then errors.raise { kind = "io", path = tmp, message = ("closing %s failed: %s"):format(tmp, tostring(cerr)) } end
-      local rok, rerr = os.rename(tmp, target)
-      if not rok then errors.raise { kind = "io", path = target, message = ("cannot rename %s: %s"):format(tmp, tostring(rerr)) } end
-    end,
-    abort = function()
-      if f then f:close() end
-      os.remove(tmp)
-    end,
-  }
-end
-
 --- query:download(path_or_handle, {format =, header = false, objects =
 -- false, progress =}) - write the rows as csv, tsv, json or jsonl (the
--- same text as job:download writes; see docs/results.md). The target is a
--- path (written as path.tmp, renamed when complete), "-" for stdout, or an
--- open file handle. format comes from the file name's suffix unless given
--- (required for "-" and handles). Leaving early (an error, Ctrl-C, the
--- query's timeout) cancels the query and removes the tmp file. Returns
--- { path, format, rows, bytes, elapsed, query_id }.
+-- same text as job:download writes; see docs/results.md). The target is
+-- what td.output takes: a path (a regular file is written as path.tmp and
+-- renamed when complete; a FIFO or device straight; a symlink keeps
+-- pointing where it did), "-" for standard output, or an open file handle.
+-- format comes from the file name's suffix unless given (required for "-"
+-- and handles). Leaving early (an error, Ctrl-C, the query's timeout)
+-- cancels the query and leaves no partial file. Returns { path, format,
+-- rows, bytes, elapsed, query_id }.
 function Query:download(target, opts)
   local fname = "query:download"
   state_of(self, "download")
-  if io.type(target) ~= "file" then
-    errors.check(fname, "path", target, "string")
-    if target == "" then usage("bad argument 'path' to 'query:download' (a file name, \"-\" or a file handle expected)") end
-  end
+  local output = require "td.output"
+  local plan = output.check(target, fname)
   opts = errors.opts(fname, opts, DL_KNOWN)
   local fmt = opts.format
   if fmt == nil and type(target) == "string" then
@@ -593,13 +559,13 @@ function Query:download(target, opts)
   local st = begin(self, "download")
   local started = now()
   local out, written = nil, 0
-  local bar = progress.new(opts.progress, "trino " .. tostring(self.id) .. " -> " .. tostring(type(target) == "string" and target or "(handle)"))
+  local bar = progress.new(opts.progress, "trino " .. tostring(self.id) .. " -> " .. tostring(plan.shown))
   local ok, err = pcall(function()
     local _ <close> = closer(self, st)
     self:columns()
-    out = open_output(fname, target)
+    out = output.open(plan, fname)
     local w = require("td.v3.formats").writer(fmt, function(s)
-      out.write(s)
+      out:write(s)
       written = written + #s
     end, self.schema or {}, { header = opts.header, objects = opts.objects })
     local count = 0
@@ -611,12 +577,12 @@ function Query:download(target, opts)
       if count & 4095 == 0 then bar:update("%d rows", count) end
     end
     w:finish()
-    out.commit()
+    out:commit()
     return w.rows
   end)
   bar:done()
   if not ok then
-    if out then out.abort() end
+    if out then out:abort() end
     error(err, 0)
   end
   return {

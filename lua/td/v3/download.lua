@@ -1,15 +1,16 @@
 --- td.v3.download: writing a job's result to a file (job:download).
 -- The result is always fetched as msgpack.gz (resumable, byte-counted,
 -- optionally parallel ranged; see td.result) and converted here, so every
--- format agrees with the others (td.formats has the rules). msgpack.gz is
--- written as the server's bytes. The output goes to `<path>.tmp`, which is
--- renamed to `path` only when everything arrived; on any failure the tmp
--- file is removed and `path` is left as it was.
+-- format agrees with the others (td.v3.formats has the rules). msgpack.gz
+-- is written as the server's bytes, verified on the way. Where the output
+-- goes (a file through .tmp and a rename, a FIFO or device straight,
+-- standard output, a file handle) is decided by td.output.
 local core = require "td.core"
 local errors = require "td.errors"
 local formats = require "td.v3.formats"
 local progress = require "td.progress"
 local result = require "td.v3.result"
+local output = require "td.output"
 
 local M = {}
 
@@ -21,56 +22,38 @@ local SUFFIXES = {
 }
 
 local KNOWN = {
-  format = true, header = true, objects = true, progress = true,
+  format = true, header = true, objects = true, progress = true, timeout = true,
   parallel = true, chunk_size = true, parallel_threshold = true,
 }
 
 local function usage(msg) errors.raise { kind = "usage", message = msg } end
 
-local function dir_of(path)
-  local dir = path:match("^(.*)/[^/]*$")
-  if dir == nil then return "." end
-  if dir == "" then return "/" end
-  return dir
-end
-
 --- Check job:download's arguments before anything is transferred; returns
--- the options with the format resolved. Raises usage errors naming the
--- argument: path (a string naming a file in an existing directory) and
--- opts.format (csv, tsv, json, jsonl, msgpack.gz; default: from the
--- file name's suffix), header, objects, progress, parallel, chunk_size,
--- parallel_threshold.
+-- the options with the format resolved and `target` (the plan of
+-- td.output.check). Raises usage errors naming the argument: path (a file
+-- name in an existing directory, "-" for standard output, or an open file
+-- handle) and opts.format (csv, tsv, json, jsonl, msgpack.gz; default: from
+-- the file name's suffix), header, objects, progress, parallel,
+-- chunk_size, parallel_threshold.
 function M.options(path, opts)
-  errors.check(FNAME, "path", path, "string")
-  if path == "" or path:sub(-1) == "/" then
-    usage(("bad argument 'path' to '%s' (a file name expected, got %q)"):format(FNAME, path))
-  end
+  local target = output.check(path, FNAME)
   if opts ~= nil then errors.check(FNAME, "opts", opts, "table") end
   opts = opts or {}
-  local dir = dir_of(path)
-  local probe = io.open(dir .. "/.", "r")
-  if not probe then
-    usage(("bad argument 'path' to '%s' (directory %q does not exist)"):format(FNAME, dir))
-  end
-  probe:close()
-  local isdir = io.open(path .. "/.", "r")
-  if isdir then
-    isdir:close()
-    usage(("bad argument 'path' to '%s' (%q is a directory)"):format(FNAME, path))
-  end
   errors.opts(FNAME, opts, KNOWN)
   local o = {}
   for k, v in pairs(opts) do o[k] = v end
   if o.format == nil then
-    for _, s in ipairs(SUFFIXES) do
-      if path:lower():find(s[1]) then
-        o.format = s[2]
-        break
+    if type(path) == "string" and path ~= "-" then
+      for _, s in ipairs(SUFFIXES) do
+        if path:lower():find(s[1]) then
+          o.format = s[2]
+          break
+        end
       end
     end
     if not o.format then
-      usage(("bad argument 'format' to '%s' (the file name %q does not tell; give opts.format = csv, tsv, json, jsonl or msgpack.gz)")
-        :format(FNAME, path))
+      usage(("bad argument 'format' to '%s' (%s does not tell; give opts.format = csv, tsv, json, jsonl or msgpack.gz)")
+        :format(FNAME, type(path) == "string" and path ~= "-" and ("the file name %q"):format(path) or target.shown))
     end
   end
   errors.check(FNAME, "format", o.format, "string")
@@ -80,6 +63,7 @@ function M.options(path, opts)
   for _, k in ipairs { "header", "objects", "progress" } do
     if o[k] ~= nil then errors.check(FNAME, k, o[k], "boolean") end
   end
+  if o.timeout ~= nil then errors.check(FNAME, "timeout", o.timeout, "number") end
   if o.objects and o.format ~= "json" and o.format ~= "jsonl" then
     usage(("bad argument 'objects' to '%s' (only for json and jsonl, not %s)"):format(FNAME, o.format))
   end
@@ -87,11 +71,8 @@ function M.options(path, opts)
     usage(("bad argument 'header' to '%s' (msgpack.gz is written as TD sends it, without a header)"):format(FNAME))
   end
   result.check_opts(FNAME, o)
+  o.target = target
   return o
-end
-
-local function io_error(msg, path)
-  return errors.new { kind = "io", message = msg, path = path }
 end
 
 local function human(n)
@@ -101,40 +82,48 @@ local function human(n)
   return n .. " B"
 end
 
+-- A result that is not what TD's counts say it is: nothing is kept.
+local function bad_result(job, kind, msg)
+  return errors.new { kind = kind, job_id = job.job_id, message = msg, retryable = false }
+end
+
 --- Write the result of a finished job to path (options from M.options).
--- columns: the decoded hive_result_schema. Returns { path, format, rows,
--- bytes (written to the file), wire_bytes (msgpack.gz bytes fetched),
+-- columns: the decoded hive_result_schema. msgpack.gz bytes are verified
+-- as they pass (gzip integrity to the end, msgpack framing, a counted row
+-- total, the byte count against result_size when TD gives one) and text
+-- formats count the rows they write; a mismatch with TD's counts fails
+-- the download and leaves nothing at the final path. Returns { path,
+-- format, rows, bytes (written), wire_bytes (msgpack.gz bytes fetched),
 -- connections, requests, elapsed }.
 function M.run(client, job, path, o, columns)
   local started = core.now()
-  local tmp = path .. ".tmp"
-  local f, ferr = io.open(tmp, "wb")
-  if not f then
-    errors.raise { kind = "io", message = ("cannot write %s: %s"):format(tmp, tostring(ferr)), path = tmp }
-  end
-  local written = 0
-  local function sink(s)
-    local ok, err = f:write(s)
-    if not ok then error(io_error(("writing %s failed: %s"):format(tmp, tostring(err)), tmp), 0) end
-    written = written + #s
-  end
+  local out = output.open(o.target or path, FNAME)
   local size = job.result_size
-  local bar = progress.new(o.progress, "job " .. job.job_id .. " -> " .. path)
+  local bar = progress.new(o.progress, "job " .. job.job_id .. " -> " .. out.name)
   local ropts = { parallel = o.parallel, chunk_size = o.chunk_size,
     parallel_threshold = o.parallel_threshold, size = size }
-  local summary = { path = path, format = o.format }
+  local summary = { path = type(path) == "string" and path or out.name, format = o.format }
 
   local ok, err = pcall(function()
+    local sink = function(s) out:write(s) end
     if o.format == "msgpack.gz" then
       local last = 0
+      local check <close> = core.gzcheck()
       local n, src = result.copy(client, job.job_id, function(s)
+        local good, kind, msg = check:update(s)
+        if not good then error(bad_result(job, kind, msg), 0) end
         sink(s)
-        if written - last >= 1048576 then
-          last = written
-          bar:update("%s of %s", human(written), size and human(size) or "?")
+        if out.bytes - last >= 1048576 then
+          last = out.bytes
+          bar:update("%s of %s", human(out.bytes), size and human(size) or "?")
         end
       end, ropts)
-      summary.rows = job.num_records -- TD's count: the bytes are not decoded
+      local rows, kind, msg = check:finish()
+      if not rows then error(bad_result(job, kind, msg), 0) end
+      if math.type(size) == "integer" and size > 0 and n ~= size then
+        error(bad_result(job, "truncated", ("received %d bytes of msgpack.gz but TD reported a result_size of %d"):format(n, size)), 0)
+      end
+      summary.rows = rows
       summary.wire_bytes = n
       summary.connections, summary.requests = src.connections, src.requests
     else
@@ -159,19 +148,18 @@ function M.run(client, job, path, o, columns)
       summary.wire_bytes = dec:stats()
       summary.connections, summary.requests = src.connections, src.requests
     end
-    local cok, cerr = f:close()
-    f = nil
-    if not cok then error(io_error(("closing %s failed: %s"):format(tmp, tostring(cerr)), tmp), 0) end
-    local rok, rerr = os.rename(tmp, path)
-    if not rok then error(io_error(("cannot rename %s to %s: %s"):format(tmp, path, tostring(rerr)), path), 0) end
+    local want = math.tointeger(job.num_records)
+    if want and want >= 0 and summary.rows ~= want then
+      error(bad_result(job, "truncated", ("the result holds %d rows but TD reported %d"):format(summary.rows, want)), 0)
+    end
+    out:commit()
   end)
   bar:done()
   if not ok then
-    if f then f:close() end
-    os.remove(tmp)
+    out:abort()
     error(err, 0)
   end
-  summary.bytes = written
+  summary.bytes = out.bytes
   summary.elapsed = core.now() - started
   return summary
 end

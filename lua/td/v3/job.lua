@@ -21,6 +21,7 @@ Job.__name = "td.v3.job"
 M.Job = Job
 
 local FINISHED = { success = true, error = true, killed = true }
+local WAIT_OPTS = { timeout = true, interval = true, max_interval = true, progress = true }
 M.FINISHED = FINISHED
 
 local clients = setmetatable({}, { __mode = "k" })
@@ -100,10 +101,13 @@ end
 -- the engine's stderr), job_killed or timeout; returns the job on success.
 function Job:wait(opts)
   check(self, "wait")
-  if opts ~= nil then errors.check("job:wait", "opts", opts, "table") end
-  opts = opts or {}
+  opts = errors.opts("job:wait", opts, WAIT_OPTS)
   local timeout = opts.timeout
   if timeout ~= nil then errors.check("job:wait", "timeout", timeout, "number") end
+  for _, k in ipairs { "interval", "max_interval" } do
+    if opts[k] ~= nil then errors.check("job:wait", k, opts[k], "number") end
+  end
+  if opts.progress ~= nil then errors.check("job:wait", "progress", opts.progress, "boolean") end
   local interval = opts.interval or 1
   local max_interval = opts.max_interval or 30
   local started = core.now()
@@ -136,26 +140,37 @@ function Job:wait(opts)
   return self
 end
 
-local function ensure_success(self)
+-- Reading the result of an unfinished job waits for it first, with the
+-- `timeout` and `progress` options of job:wait (default: no time bound, as
+-- job:wait; progress on a terminal).
+local function ensure_success(self, o)
   if self.status ~= "success" then
-    if not FINISHED[self.status] then self:wait() end
+    if not FINISHED[self.status] then
+      self:wait { timeout = o and o.timeout, progress = o and o.progress }
+    end
     if self.status ~= "success" then fail(self) end
   end
 end
 
+-- the options of rows, records, fetch and result_table
+local FETCH_OPTS = { parallel = true, chunk_size = true, parallel_threshold = true, timeout = true, progress = true }
+M.FETCH_OPTS = FETCH_OPTS
+
 local function fetch_opts(fname, job, opts)
-  if opts ~= nil then errors.check(fname, "opts", opts, "table") end
-  opts = opts or {}
+  opts = errors.opts(fname, opts, FETCH_OPTS)
   result.check_opts(fname, opts)
+  if opts.timeout ~= nil then errors.check(fname, "timeout", opts.timeout, "number") end
+  if opts.progress ~= nil then errors.check(fname, "progress", opts.progress, "boolean") end
   return {
-    parallel = opts.parallel, chunk_size = opts.chunk_size,
+    parallel = opts.parallel, chunk_size = opts.chunk_size, timeout = opts.timeout, progress = opts.progress,
     parallel_threshold = opts.parallel_threshold, size = job.result_size,
   }
 end
 
---- job:rows{parallel =, chunk_size =, parallel_threshold =} - stream the
--- result rows as arrays (SQL NULL is td.null). Waits for the job first if
--- it is not finished. The fourth value is a closing value, so `break`
+--- job:rows{parallel =, chunk_size =, parallel_threshold =, timeout =,
+-- progress =} - stream the result rows as arrays (SQL NULL is td.null).
+-- Waits for the job first if it is not finished (timeout and progress as
+-- job:wait: no time bound by default). The fourth value is a closing value, so `break`
 -- releases the transfer. Large results (result_size >= parallel_threshold,
 -- 64 MiB) are fetched over `parallel` ranged connections (default 4, in
 -- chunks of chunk_size = 8 MiB); parallel = false keeps one connection.
@@ -163,7 +178,7 @@ end
 function Job:rows(opts)
   check(self, "rows")
   local o = fetch_opts("job:rows", self, opts)
-  ensure_success(self)
+  ensure_success(self, o)
   o.size = self.result_size
   return result.stream(client_of(self), self.job_id, o)
 end
@@ -181,19 +196,23 @@ end
 function Job:records(opts)
   check(self, "records")
   local o = fetch_opts("job:records", self, opts)
+  ensure_success(self, o)
   o.keys = self:columns()
   o.size = self.result_size
   return result.stream(client_of(self), self.job_id, o)
 end
 
---- job:fetch(n) - the first n rows (default 10) as an array of arrays;
--- the transfer is released as soon as they have arrived.
-function Job:fetch(n)
+--- job:fetch(n, {timeout =, progress =}) - the first n rows (default 10)
+-- as an array of arrays; the transfer is released as soon as they have
+-- arrived. An unfinished job is waited for first (timeout as job:wait).
+function Job:fetch(n, opts)
   check(self, "fetch")
   n = n or 10
   errors.check("job:fetch", "n", n, "integer")
+  local o = fetch_opts("job:fetch", self, opts)
   local rows = {}
   if n <= 0 then return rows end
+  ensure_success(self, o)
   for row in self:rows { parallel = false } do -- a few rows: no chunks fetched ahead
     rows[#rows + 1] = row
     if #rows >= n then break end
@@ -201,10 +220,13 @@ function Job:fetch(n)
   return rows
 end
 
---- job:result_table(n) - { columns = {...}, rows = {...} } with at most n
--- rows (all when n is nil), ready for td.pretty.
-function Job:result_table(n)
+--- job:result_table(n, {timeout =, progress =}) - { columns = {...}, rows
+-- = {...} } with at most n rows (all when n is nil), ready for td.pretty.
+function Job:result_table(n, opts)
   check(self, "result_table")
+  if n ~= nil then errors.check("job:result_table", "n", n, "integer") end
+  local o = fetch_opts("job:result_table", self, opts)
+  ensure_success(self, o)
   local cols = self:columns()
   local rows = {}
   for row in self:rows { parallel = n == nil and "auto" or false } do
@@ -215,21 +237,27 @@ function Job:result_table(n)
     __tostring = function(t) return require("td.pretty").table(t.columns, t.rows) end })
 end
 
---- job:download(path, {format =, header = false, objects = false,
+--- job:download(target, {format =, header = false, objects = false,
 -- progress =, parallel =, chunk_size =, parallel_threshold =}) - write
--- the result to a file. Waits for the job if needed. format is csv, tsv,
--- json (one JSON array of rows), jsonl (one JSON array per line) or
--- msgpack.gz (TD's bytes as they are); by default it comes from the file
--- name's suffix. header = true writes the column names first; objects =
--- true writes json/jsonl rows as objects keyed by column name. The file is
--- written as `path .. ".tmp"` and renamed when complete; on failure the
--- tmp file is removed and nothing is left at path. Returns { path, format,
--- rows, bytes, wire_bytes, connections, requests, elapsed }. See
--- docs/results.md for how values are written.
+-- the result. Waits for the job if needed. target is a file name, "-" or
+-- io.stdout for standard output, or any open Lua file handle (left open).
+-- A regular file is written as `<name>.tmp` and renamed when complete (on
+-- failure nothing is left at the name); a symbolic link keeps pointing
+-- where it pointed (its target is replaced); a FIFO or a device is written
+-- straight (see td.output). format is csv, tsv, json (one JSON array of
+-- rows), jsonl (one JSON array per line) or msgpack.gz (TD's bytes as they
+-- are, verified: gzip to the end, msgpack framing, rows counted, size
+-- checked against result_size); by default it comes from the file name's
+-- suffix (required for "-" and handles). header = true writes the column
+-- names first; objects = true writes json/jsonl rows as objects keyed by
+-- column name. Returns { path, format, rows, bytes, wire_bytes,
+-- connections, requests, elapsed }; raises corrupt/truncated when the
+-- result is not what TD's counts say. See docs/results.md.
+--   td.query(sql, {db = "web"}):wait():download("-", {format = "csv"})
 function Job:download(path, opts)
   check(self, "download")
   local o = download.options(path, opts)
-  ensure_success(self)
+  ensure_success(self, o)
   local columns = {}
   if o.format ~= "msgpack.gz" then
     if not self.schema then self:show() end
@@ -250,13 +278,17 @@ function Job:statistics()
 end
 
 --- job:result_export{result = url_or_saved_name, retry_limit =, priority =,
--- pool_name =, domain_key =} - write this job's result to another
+-- pool_name =, domain_key =, timeout =, progress =} - write this job's result to another
 -- destination (POST /v3/job/result_export/:id). Waits for the job first.
 -- Returns the new result_export Job. Submission is idempotent through a
 -- domain_key (generated when none is given), as for query().
+local RESULT_EXPORT_OPTS = { result = true, retry_limit = true, priority = true, pool_name = true,
+  domain_key = true, timeout = true, progress = true }
+
 function Job:result_export(opts)
   check(self, "result_export")
   errors.check("job:result_export", "opts", opts, "table")
+  errors.opts("job:result_export", opts, RESULT_EXPORT_OPTS)
   errors.check("job:result_export", "result", opts.result, "string")
   if opts.result == "" then
     errors.raise { kind = "usage", message = "bad argument 'result' to 'job:result_export' (a result URL or saved result name expected, got \"\")" }
@@ -267,30 +299,16 @@ function Job:result_export(opts)
   for _, k in ipairs { "pool_name", "domain_key" } do
     if opts[k] ~= nil then errors.check("job:result_export", k, opts[k], "string") end
   end
-  ensure_success(self)
+  if opts.timeout ~= nil then errors.check("job:result_export", "timeout", opts.timeout, "number") end
+  ensure_success(self, opts)
   local client = client_of(self)
-  local key = opts.domain_key or require("td.v3.jobs")._new_domain_key()
-  local ok, d, resp = pcall(http.request, client, {
+  local submit = require "td.submit"
+  local key = submit.key(opts.domain_key, "domain_key")
+  return submit.job(client, {
     method = "POST", path = http.path("/v3/job/result_export/%s", self.job_id),
     form = { result = opts.result, retry_limit = opts.retry_limit, priority = opts.priority,
       pool_name = opts.pool_name, domain_key = key },
-    idempotent = true, -- safe by construction: the domain_key dedups
-  })
-  if not ok then
-    if errors.is(d, "conflict") and d.conflicts_with then
-      return M.wrap(client, { job_id = d.conflicts_with, domain_key = key, type = "result_export" })
-    end
-    error(d, 0)
-  end
-  if resp.dry_run then
-    return M.wrap(client, { job_id = "(dry-run)", status = "dry-run", type = "result_export" })
-  end
-  if d.job_id == nil and d.job == nil then
-    errors.raise { kind = "json", job_id = self.job_id, message = "result_export answered without a job_id" }
-  end
-  d.domain_key = d.domain_key or key
-  d.type = d.type or "result_export"
-  return M.wrap(client, d)
+  }, key, { type = "result_export" })
 end
 
 return M

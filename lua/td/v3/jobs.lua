@@ -4,24 +4,20 @@ local http = require "td.http"
 local paging = require "td.paging"
 local jobmod = require "td.v3.job"
 local redact = require "td.redact"
+local submit = require "td.submit"
 
 local M = {}
 local check = errors.check
 
 local ENGINES = { presto = true, trino = true, hive = true }
+local QUERY_OPTS = {
+  db = true, database = true, engine = true, type = true, priority = true, retry_limit = true,
+  pool_name = true, engine_version = true, result_url = true, result = true, domain_key = true,
+}
 local STATUSES = { queued = true, running = true, success = true, error = true }
 
---- A fresh idempotency key for job submission.
-local function new_domain_key()
-  local f = io.open("/dev/urandom", "rb")
-  local bytes = f and f:read(12)
-  if f then f:close() end
-  if not bytes or #bytes < 12 then
-    bytes = ""
-    for _ = 1, 12 do bytes = bytes .. string.char(math.random(0, 255)) end
-  end
-  return "tdlua-" .. bytes:gsub(".", function(c) return ("%02x"):format(c:byte()) end)
-end
+--- A fresh idempotency key for job submission (td.submit.key).
+local function new_domain_key() return submit.key(nil, "domain_key") end
 M._new_domain_key = new_domain_key
 
 --- client:query(sql, {db =, engine = "presto"|"trino"|"hive", priority =,
@@ -33,6 +29,7 @@ function M:query(sql, opts)
   check("query", "sql", sql, "string")
   if sql:match("^%s*$") then errors.raise { kind = "usage", message = "query: sql is empty" } end
   check("query", "opts", opts, "table")
+  errors.opts("query", opts, QUERY_OPTS)
   local db = opts.db or opts.database
   if type(db) ~= "string" or db == "" then
     errors.raise { kind = "usage", message = "query: opts.db (the database to run in) is required" }
@@ -48,8 +45,8 @@ function M:query(sql, opts)
     end
   end
   if opts.retry_limit ~= nil then check("query", "retry_limit", opts.retry_limit, "integer") end
-  local key = opts.domain_key or new_domain_key()
-  local ok, d, resp = pcall(http.request, self, {
+  local key = submit.key(opts.domain_key, "domain_key")
+  return submit.job(self, {
     method = "POST",
     path = http.path("/v3/job/issue/%s/%s", engine, db),
     form = {
@@ -57,27 +54,7 @@ function M:query(sql, opts)
       pool_name = opts.pool_name, engine_version = opts.engine_version,
       result = opts.result_url or opts.result, domain_key = key,
     },
-    idempotent = true, -- safe by construction: the domain_key dedups
-  })
-  if not ok then
-    local e = d
-    if errors.is(e, "conflict") then
-      -- the job exists already (an earlier attempt got through): use it
-      local id = e.conflicts_with
-      if id then return jobmod.wrap(self, { job_id = id, domain_key = key, database = db, type = engine }) end
-      local st = http.request(self, { path = http.path("/v3/job/status_by_domain_key/%s", key) })
-      st.domain_key = key
-      return jobmod.wrap(self, st)
-    end
-    error(e, 0)
-  end
-  if resp.dry_run then
-    return jobmod.wrap(self, { job_id = "(dry-run)", status = "dry-run", database = db, type = engine, query = sql })
-  end
-  return jobmod.wrap(self, {
-    job_id = d.job_id or d.job, database = d.database or db, type = engine,
-    query = sql, status = "queued", domain_key = key,
-  })
+  }, key, { database = db, type = engine, query = sql })
 end
 
 local EXPORT_OPTS = {
@@ -120,8 +97,8 @@ function M:export(db, tbl, opts)
   if opts.file_format and not EXPORT_FORMATS[opts.file_format] then
     errors.raise { kind = "usage", message = ("export: file_format must be json.gz, line-json.gz, tsv.gz or jsonl.gz (got %q)"):format(opts.file_format) }
   end
-  local key = opts.domain_key or new_domain_key()
-  local ok, d, resp = pcall(http.request, self, {
+  local key = submit.key(opts.domain_key, "domain_key")
+  return submit.job(self, {
     method = "POST", path = http.path("/v3/export/run/%s/%s", db, tbl),
     form = {
       storage_type = opts.storage_type or "s3", bucket = opts.bucket,
@@ -131,26 +108,7 @@ function M:export(db, tbl, opts)
       pool_name = opts.pool_name, encryption = opts.encryption, assume_role = opts.assume_role,
       domain_key = key,
     },
-    idempotent = true, -- safe by construction: the domain_key dedups
-  })
-  if not ok then
-    if errors.is(d, "conflict") then
-      local id = d.conflicts_with
-      if not id then
-        local st = http.request(self, { path = http.path("/v3/job/status_by_domain_key/%s", key) })
-        id = st.job_id
-      end
-      return jobmod.wrap(self, { job_id = id, domain_key = key, database = db, type = "export" })
-    end
-    error(d, 0)
-  end
-  if resp.dry_run then
-    return jobmod.wrap(self, { job_id = "(dry-run)", status = "dry-run", database = db, type = "export" })
-  end
-  return jobmod.wrap(self, {
-    job_id = d.job_id or d.job, database = d.database or db, type = "export",
-    status = "queued", domain_key = key,
-  })
+  }, key, { database = db, type = "export" })
 end
 
 --- client:job(id) -> Job with every field (/v3/job/show)
@@ -185,8 +143,7 @@ end
 -- jobs, newest first, fetching pages of 100 as needed.
 --   for job in c:jobs{ status = "error", limit = 50 } do ... end
 function M:jobs(opts)
-  if opts ~= nil then check("jobs", "opts", opts, "table") end
-  opts = opts or {}
+  opts = errors.opts("jobs", opts, { status = true, from = true, to = true, limit = true, slower_than = true })
   if opts.status ~= nil and not STATUSES[opts.status] then
     errors.raise { kind = "usage", message = ("jobs: status must be queued, running, success or error (got %q)"):format(tostring(opts.status)) }
   end

@@ -162,19 +162,34 @@ function M:run_schedule(name, time, opts)
   args.fields("run_schedule", opts, { num = "integer", domain_key = "string" })
   local num = opts.num or 1
   if num < 1 or num > 10 then usage("run_schedule: num must be between 1 and 10") end
-  local key = opts.domain_key or require("td.v3.jobs")._new_domain_key()
+  local submit = require "td.submit"
+  local key = submit.key(opts.domain_key, "domain_key")
   local ok, d, resp = pcall(http.request, self, {
     method = "POST", path = http.path("/v3/schedule/run/%s/%s", name, ("%d"):format(t)),
     form = { num = num, domain_key = key },
     idempotent = true, -- safe by construction: the domain_key dedups
+    identity = { domain_key = key },
+    expect = function(a)
+      if type(a.jobs) ~= "table" then return "no jobs list in the answer" end
+      for _, j in ipairs(a.jobs) do
+        if type(j) ~= "table" or (j.job_id == nil and j.id == nil) then return "a run without a job_id" end
+      end
+      return nil
+    end,
+    resolve = function() -- an earlier try may have started the runs
+      local st = submit.by_domain_key(self, key)
+      if not st then return nil end
+      return recover_runs(self, name, key, tostring(st.job_id or st.job), num)
+    end,
   })
   if not ok then
     if errors.is(d, "conflict") then return recover_runs(self, name, key, d.conflicts_with, num, d) end
     error(d, 0)
   end
   if resp.dry_run then return {} end
+  if resp.resolved then return d end
   local out = {}
-  for i, j in ipairs(d.jobs or {}) do
+  for i, j in ipairs(d.jobs) do
     j.domain_key = key
     j.status = j.status or "queued"
     out[i] = jobmod.wrap(self, j)

@@ -51,7 +51,7 @@ function M:authenticate(user, password)
     trace = self.trace, dry_run = self.dry_run, ca_file = self.ca_file, config_path = "/nonexistent",
   }
   for _, k in ipairs { "max_retries", "retry_base_delay", "retry_max_delay", "retry_max_time",
-                       "connect_timeout", "timeout", "read_timeout" } do o[k] = self[k] end
+                       "connect_timeout", "timeout", "stall_timeout" } do o[k] = self[k] end
   return require("td.client").new(o), d.name
 end
 
