@@ -104,4 +104,5 @@ local four = time(function() fetch(4) end)
 report(("rows over a throttled link (%d KiB)"):format(big.result_size // 1024), "1 connection", one, "4 ranged connections", four)
 local eight = time(function() fetch(8) end)
 report("", "1 connection", one, "8 ranged connections", eight)
+dofile("tests/bench/trino.lua") -- 5. the Trino path next to the job path: first row, rows/s
 t.stop_fake()

@@ -4,9 +4,10 @@
 -- "array(row(k varchar, v map(varchar, array(bigint))))"). The rules, the
 -- same as for job results where both have the type:
 --   * bigint, integer, smallint, tinyint: Lua integers, exact over the
---     whole int64 range (JSON numbers of 16 digits or more are taken as
---     text before decoding, so no double rounds them); a value beyond
---     int64 stays a decimal string, as in job results.
+--     whole int64 range: a page holding an integer too large for a double
+--     (2^53 and beyond) is decoded again with its long numbers taken as
+--     text, so no double rounds them; a value beyond int64 stays a decimal
+--     string, as in job results.
 --   * double, real: Lua floats; "NaN", "Infinity", "-Infinity" (how Trino
 --     sends them) become 0/0, math.huge, -math.huge.
 --   * varchar, char, decimal, date, time, timestamp (with or without time
@@ -73,9 +74,15 @@ M.quote_big_numbers = quote_big_numbers
 
 --- Decode one page of the protocol: a table, or nil and a message.
 function M.decode(body)
-  local data, err = json.decode(quote_big_numbers(body))
+  local data, err = json.decode(body)
   if type(data) ~= "table" then return nil, err or "not a JSON object" end
   return data
+end
+
+--- Decode a page keeping every JSON integer of 16 digits or more exact
+-- (as a decimal string, which the column converters turn into integers).
+function M.decode_exact(body)
+  return M.decode(quote_big_numbers(body))
 end
 
 -- ---------------------------------------------------------------------------
@@ -177,8 +184,15 @@ function M.unbase64(s)
 end
 local unbase64 = M.unbase64
 
+-- set when an integer column held a number a double may have rounded
+local lossy = false
+local EXACT = 2 ^ 53
+
 local function to_integer(v)
-  if mtype(v) == "float" then return tointeger(v) or v end
+  if mtype(v) == "float" then
+    if v >= EXACT or v <= -EXACT then lossy = true end
+    return tointeger(v) or v
+  end
   if type(v) == "string" then
     local i = tointeger(tonumber(v))
     if i and match(v, "^%-?%d+$") then return i end
@@ -258,7 +272,9 @@ end
 --- Converters for a page's column metadata ({ {name=, type=}, ... }):
 -- returns the schema as job results have it ({ {name, type}, ... }), the
 -- column names, and a function(row) that turns a decoded row into Lua
--- values in place (nil when no column needs converting).
+-- values in place (nil when no column needs converting). The function
+-- returns false when an integer may have been rounded by the JSON decoder
+-- (the page is then to be decoded again with M.decode_exact).
 function M.columns(cols)
   local schema, names, idx, fns = {}, {}, {}, {}
   for i, col in ipairs(cols) do
@@ -276,12 +292,13 @@ function M.columns(cols)
   local convert
   if n > 0 then
     convert = function(row)
+      lossy = false
       for k = 1, n do
         local i = idx[k]
         local v = row[i]
         if v ~= nil and v ~= NULL then row[i] = fns[k](v) end
       end
-      return row
+      return not lossy
     end
   end
   return schema, names, convert
