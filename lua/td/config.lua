@@ -134,7 +134,7 @@ function M.derive_presto(api)
 end
 
 --- Resolve a configuration table from explicit options and the
--- environment. Returns { apikey, endpoint, workflow_endpoint, region,
+-- environment. Returns { apikey, endpoint, workflow_endpoint, presto_endpoint, region,
 -- sources = { apikey = "TD_API_KEY", ... } }. Missing key is allowed here;
 -- the client raises when a call needs it.
 function M.resolve(opts)
