@@ -409,3 +409,23 @@ test("wait() drives a statement to its end; options are checked", function()
   raises_kind("usage", function() c:trino("SELECT 1", { timeout = "5" }) end)
   eq(#queries(), 1, "bad arguments send nothing")
 end)
+
+test("under --dry-run nothing is sent; a query left in a <close> scope is cancelled", function()
+  t.reset()
+  local dry = t.client { dry_run = true }
+  local q = dry:trino("DELETE FROM events")
+  eq(q.state, "DRY_RUN")
+  eq(q:fetch(5), {})
+  eq(#t.requests("POST", "^/v1/statement$"), 0)
+  local c = t.client()
+  do
+    local q2 <close> = c:trino("SELECT 1 -- fake_rows(100) page_rows(10)")
+    eq(#q2:fetch(0), 0)
+  end
+  eq(#t.requests("DELETE", "^/v1/statement/"), 1)
+  do
+    local q3 <close> = c:trino("SELECT 1 -- fake_rows(100) page_rows(10)")
+    q3:columns()
+  end
+  eq(#t.requests("DELETE", "^/v1/statement/"), 2, "an unread query is cancelled on leaving the scope")
+end)

@@ -508,7 +508,12 @@ function Query:cancel()
   return self
 end
 
-function Query:__close() cancel_quietly(self, private[self]) end
+--- `local q <close> = c:trino(...)`: leaving the scope cancels a query
+-- still running.
+function Query:__close()
+  local st = private[self]
+  if st then cancel_quietly(self, st) end
+end
 
 function Query.__tostring(q)
   return ("td.trino.query(%s %s, %d rows read)"):format(tostring(q.id), tostring(q.state), q.rows_read or 0)
