@@ -50,6 +50,13 @@ test("empty pages in the middle of the result are skipped", function()
   eq(#rows, 30)
   for i, r in ipairs(rows) do eq(r[1], i - 1) end
   ok(last_query().pages >= 8, "the empty pages were fetched")
+  -- rows on the final page (no nextUri) are read too
+  local q = c:trino("SELECT 1 -- fake_rows(25) page_rows(10) fake_final_data")
+  rows = all_rows(q:rows())
+  eq(#rows, 25)
+  eq(rows[25][1], 24)
+  eq(q.rows_read, 25)
+  eq(q.state, "FINISHED")
 end)
 
 test("records are maps by column name without NULL columns; columns() before reading keeps the rows", function()

@@ -18,6 +18,7 @@ the same as for v3 jobs where they overlap (see README.md):
   rows, nested) and one row of nulls;
 * ``page_rows(K)``: K rows per page (default: config ``trino_page_rows``, 100);
 * ``fake_empty_pages(K)``: K pages without data after the first data page;
+* ``fake_final_data``: the last rows come on the final page (no nextUri);
 * ``fake_error`` (a USER_ERROR with an error location),
   ``fake_internal_error`` (an INTERNAL_ERROR), ``fake_killed``
   (USER_CANCELED), ``fake_stuck`` (RUNNING until cancelled; every page
@@ -81,7 +82,8 @@ def _columns(pairs):
 def _plan(sql):
     """The query's columns, rows (a list), page size and failure, from its text."""
     q = sql.lower()
-    plan = {"outcome": "success", "page_rows": None, "empty_pages": 0}
+    plan = {"outcome": "success", "page_rows": None, "empty_pages": 0,
+            "final_data": "fake_final_data" in q}
     if "fake_internal_error" in q:
         plan["outcome"] = "internal_error"
     elif "fake_error" in q:
@@ -231,6 +233,10 @@ def _page(req, q, token):
         rows = _rows(plan, k * per, (k + 1) * per)
         out["data"] = rows
         q["rows_sent"] = max(q["rows_sent"], min(n, (k + 1) * per))
+        if k == data_pages - 1 and plan["final_data"]:
+            q["state"] = "FINISHED"       # the last rows come with the final page
+            out["stats"] = _stats(q, "FINISHED")
+            return out
         return more("RUNNING")
     q["state"] = "FINISHED"
     out["stats"] = _stats(q, "FINISHED")

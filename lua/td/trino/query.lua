@@ -111,11 +111,13 @@ end
 -- ---------------------------------------------------------------------------
 -- the page cursor
 
+-- The query has no next page (finished, failed or cancelled); its last
+-- page's rows may still be unread.
 local function finish(q, st)
+  q.rows_read = st.rows
   if st.finished then return end
   st.finished = true
   q.elapsed = now() - st.started
-  q.rows_read = st.rows
   st.bar:done()
 end
 
