@@ -17,10 +17,12 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 BUILD := build
 
-PKGS := lua5.4 lua5.4-cjson zlib libedit
+# ISA-L's inflate (libisal-dev) when pkg-config finds it, else zlib's
+ISAL := $(shell $(PKG_CONFIG) --exists libisal 2>/dev/null && echo libisal)
+PKGS := lua5.4 lua5.4-cjson zlib libedit $(ISAL)
 # libcurl is loaded at run time (src/curlapi.c): only its headers are needed here
 DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) libcurl)
-DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) -ldl -lm
+DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) -ldl -lm -pthread
 
 WARN := -Wall -Wextra -Wshadow -Wundef -Wwrite-strings -Wredundant-decls \
         -Wdisabled-optimization -Wmissing-prototypes -Wstrict-prototypes \
@@ -29,7 +31,7 @@ ifeq ($(CI),true)
 WARN += -Werror
 endif
 OPT ?= -O2 -g
-CFLAGS_ALL = -std=c99 $(OPT) $(WARN) -DTDLUA_VERSION='"$(VERSION)"' -Isrc -I$(BUILD) $(DEP_CFLAGS) $(CFLAGS)
+CFLAGS_ALL = -std=c99 $(OPT) $(WARN) -pthread $(if $(ISAL),-DTD_HAVE_ISAL) -DTDLUA_VERSION='"$(VERSION)"' -Isrc -I$(BUILD) $(DEP_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(LDFLAGS) -Wl,--as-needed
 
 SRCS := $(wildcard src/*.c)
@@ -77,7 +79,7 @@ module: deps $(MOD_SO)
 
 # Lua's own symbols come from the lua5.4 that loads the module
 $(MOD_SO): $(MOD_OBJS) | $(BUILD)/lua/td
-	$(CC) $(CFLAGS_ALL) -shared $(LDFLAGS_ALL) -o $@ $(MOD_OBJS) $(shell $(PKG_CONFIG) --libs zlib) -ldl
+	$(CC) $(CFLAGS_ALL) -shared $(LDFLAGS_ALL) -o $@ $(MOD_OBJS) $(shell $(PKG_CONFIG) --libs zlib $(ISAL)) -ldl -pthread
 
 $(MOD_DIR)/%.o: src/%.c src/*.h | $(MOD_DIR)
 	$(CC) $(CFLAGS_ALL) -fPIC -c -o $@ $<

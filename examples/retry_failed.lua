@@ -5,7 +5,8 @@
 --   tdlua --yes examples/retry_failed.lua [project]    (from cron)
 --
 -- Each retry resumes from the failed tasks only (tasks that succeeded are
--- not run again) with the original session time and parameters.
+-- not run again) with the original session time and parameters. The exit
+-- status is non-zero when any retry failed.
 local project = arg[1] or "etl"
 local wf = td.client().workflow
 local since = os.time() - 86400
@@ -16,9 +17,14 @@ for a in wf:attempts { project = project } do
 end
 if #failed == 0 then return print("nothing to retry") end
 td.confirm(("Retry %d failed attempts?"):format(#failed))
+-- collect = true: every outcome comes back (td.map would otherwise raise one
+-- error listing the failures)
 local results = td.map(failed, function(a)
   return a:retry { resume = "failed" }:wait { timeout = 7200 }
-end, { concurrency = 8 })
+end, { concurrency = 8, collect = true })
+local bad = 0
 for i, r in ipairs(results) do
   print(failed[i].id, r.ok and r.value.status or tostring(r.err))
+  if not r.ok then bad = bad + 1 end
 end
+if bad > 0 then error(("%d of %d retries failed"):format(bad, #results), 0) end

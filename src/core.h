@@ -1,10 +1,14 @@
-/* core.h - shared declarations of the td.core module.
+/* core.h - what the files of the td.core module share.
  *
  * td.core is mechanism only: one libcurl multi handle per Lua state (the
  * "loop"), request userdata wrapping easy handles, the streaming
  * gzip+msgpack row decoder, the msgpack.gz encoder and the text writer
  * (rows as csv/tsv/json). All policy (retries, waiting, errors, scheduling
- * of Lua tasks) lives in lua/td/. */
+ * of Lua tasks) lives in lua/td/.
+ *
+ * The module is assembled in core.c from one table of functions and one
+ * table of userdata classes; each file keeps its structs to itself and
+ * exports only the functions declared here. */
 #ifndef TD_CORE_H
 #define TD_CORE_H
 
@@ -24,68 +28,87 @@
 #define TD_DEC_MT "td.core.decoder"
 #define TD_ENC_MT "td.core.encoder"
 #define TD_TXT_MT "td.core.textwriter"
+#define TD_ZJOB_MT "td.core.zjob"
+#define TD_ERR_MT "td.core.error"
 
-struct tdreq;
+/* A userdata class: core.c makes its metatable (methods as __index, the
+ * meta entries such as __gc, and __name). */
+typedef struct tdclass {
+  const char *name;
+  const luaL_Reg *methods; /* may be NULL */
+  const luaL_Reg *meta;    /* may be NULL */
+} tdclass;
 
-/* One per Lua state, owned by a userdata kept as an upvalue of every core
- * function (and in the registry). */
+/* core.c: raise a structured error {kind=, message=} (a td.errors object
+ * when td.errors is loaded). Never returns. */
+int td_error(lua_State *L, const char *kind, const char *fmt, ...);
+
+/* --- the loop (loop.c) and requests (request.c) ---------------------------- */
+
+typedef struct tdreq tdreq; /* private to request.c */
+
+#define TD_SPARE_EASY 16
+
+/* One per Lua state, owned by a userdata kept as upvalue 1 of every core
+ * function (and as core._loop). */
 typedef struct tdloop {
   CURLM *multi;
-  struct tdreq *active;   /* requests added to the multi handle */
-  struct tdreq **touched; /* requests with news since the last poll */
+  tdreq *active;          /* requests added to the multi handle */
+  tdreq **touched;        /* requests with news since the last poll */
   size_t ntouched, cap_touched;
   int nactive;
+  long max_connections;   /* client-wide cap (CURLMOPT_MAX_TOTAL_CONNECTIONS) */
+  CURL *spare[TD_SPARE_EASY]; /* reset easy handles kept for the next request */
+  int nspare;
 } tdloop;
 
-enum { REQ_NEW, REQ_RUNNING, REQ_DONE };
-
-typedef struct tdreq {
-  CURL *easy;
-  struct curl_slist *headers;
-  tdloop *loop;                /* NULL once the loop is gone */
-  struct tdreq *prev, *next;   /* in loop->active while running */
-  int ref;                     /* registry anchor while running */
-  int state;
-  int touched;
-  int paused;
-  int stream;                  /* body is drained by the consumer */
-  int overflow;                /* body exceeded max_body */
-  size_t high_water;           /* stream: pause above this many bytes */
-  size_t max_body;             /* buffered: fail above this many bytes */
-  CURLcode result;
-  long status;
-  curl_off_t body_bytes;       /* body bytes received so far */
-  double started;              /* monotonic seconds */
-  tdbuf body;
-  tdbuf head;                  /* raw response header lines */
-  char errbuf[CURL_ERROR_SIZE];
-} tdreq;
-
-/* loop.c */
 tdloop *td_getloop(lua_State *L); /* upvalue 1 of core functions */
-void td_loop_touch(tdloop *lp, tdreq *r);
-void td_loop_detach(tdloop *lp, tdreq *r);
-int td_loop_open(lua_State *L); /* pushes the loop userdata */
-void td_loop_register(lua_State *L); /* core functions into table at -2, loop at -1 */
 
-/* request.c */
-void td_request_register(lua_State *L); /* metatable + core.request */
+/* request.c, for loop.c: finished transfers become done and touched; push
+ * a touched request's userdata (1) or nothing (0); the loop is going away. */
+void td_req_collect(tdloop *lp);
+int td_req_push(lua_State *L, tdreq *r);
+void td_req_orphan_all(tdloop *lp);
+
+/* request.c, the byte-source interface of a streamed request (what the
+ * decoder reads): the unread body bytes, and dropping n of them (which
+ * resumes a transfer paused on a full buffer). */
 tdreq *td_checkreq(lua_State *L, int idx);
-/* Consumer drained some bytes: unpause the transfer if below low water. */
-void td_req_drained(tdreq *r);
+const char *td_req_peek(tdreq *r, size_t *n);
+void td_req_consume(tdreq *r, size_t n);
 
-/* rows.c */
-void td_rows_register(lua_State *L);
-/* zutil.c */
-void td_zutil_register(lua_State *L);
-/* pack.c */
-void td_pack_register(lua_State *L);
-/* textout.c */
-void td_textout_register(lua_State *L);
-void td_fsutil_register(lua_State *L);  /* core.target, fsync, chmod, isopen */
-void td_gzcheck_register(lua_State *L); /* core.gzcheck: msgpack.gz verification */
+/* textout.c, for the decoder's text path: format the n values at stack
+ * indices first..first+n-1 as one row of the writer at widx. */
+size_t td_txt_put_row(lua_State *L, int widx, int first, int n);
 
-/* time and signals */
+/* --- module functions and classes (listed once, in core.c) ---------------- */
+
+int td_l_poll(lua_State *L);
+int td_l_now(lua_State *L);
+int td_l_active(lua_State *L);
+int td_l_interrupted(lua_State *L);
+int td_l_isatty(lua_State *L);
+int td_l_configure(lua_State *L);
+int td_l_request(lua_State *L);
+int td_l_decoder(lua_State *L);
+int td_l_gunzip(lua_State *L);
+int td_l_gzip(lua_State *L);
+int td_l_packer(lua_State *L);
+int td_l_textwriter(lua_State *L);
+int td_l_target(lua_State *L);   /* fsutil.c */
+int td_l_fsync(lua_State *L);
+int td_l_chmod(lua_State *L);
+int td_l_isopen(lua_State *L);
+int td_l_gzcheck(lua_State *L);  /* gzcheck.c */
+int td_l_csvreader(lua_State *L); /* csv.c */
+int td_l_json_decode(lua_State *L); /* json.c */
+
+extern const tdclass td_loop_class, td_request_class, td_decoder_class, td_packer_class,
+    td_textwriter_class, td_zjob_class, td_gzcheck_class, td_csv_class;
+
+int td_loop_open(lua_State *L); /* pushes the loop userdata */
+
+/* time and signals (loop.c) */
 double td_now(void);
 /* Async-signal-safe: flag an interrupt and wake the loop. */
 void td_core_interrupt(void);

@@ -43,6 +43,7 @@ int tdcurl_load(char *err, size_t errlen) {
   SYM(easy_cleanup, "curl_easy_cleanup");
   SYM(easy_strerror, "curl_easy_strerror");
   SYM(easy_pause, "curl_easy_pause");
+  SYM(easy_reset, "curl_easy_reset");
   SYM(multi_init, "curl_multi_init");
   SYM(multi_add_handle, "curl_multi_add_handle");
   SYM(multi_remove_handle, "curl_multi_remove_handle");

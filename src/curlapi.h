@@ -19,6 +19,7 @@ typedef struct tdcurl_api {
   void (*easy_cleanup)(CURL *);
   const char *(*easy_strerror)(CURLcode);
   CURLcode (*easy_pause)(CURL *, int);
+  void (*easy_reset)(CURL *);
   CURLM *(*multi_init)(void);
   CURLMcode (*multi_add_handle)(CURLM *, CURL *);
   CURLMcode (*multi_remove_handle)(CURLM *, CURL *);

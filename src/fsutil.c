@@ -46,7 +46,7 @@ static int join_link(char *out, const char *base, const char *rel) {
  * link is followed (the path itself when it is not a link); mode: the
  * permission bits of an existing file. Raises only for bad arguments;
  * returns nil, message for a link loop or an unreadable link. */
-static int l_target(lua_State *L) {
+int td_l_target(lua_State *L) {
   size_t len;
   const char *path = luaL_checklstring(L, 1, &len);
   if (len == 0 || len >= PATH_MAX || memchr(path, '\0', len))
@@ -96,7 +96,7 @@ static int l_target(lua_State *L) {
 
 /* core.fsync(file) -> true, or nil, message: flush a Lua file's buffers
  * and ask the kernel to put its data on disk. */
-static int l_fsync(lua_State *L) {
+int td_l_fsync(lua_State *L) {
   luaL_Stream *s = (luaL_Stream *)luaL_checkudata(L, 1, LUA_FILEHANDLE);
   if (s->closef == NULL || s->f == NULL) return luaL_argerror(L, 1, "file is closed");
   if (fflush(s->f) != 0 || fsync(fileno(s->f)) != 0) {
@@ -114,7 +114,7 @@ static int l_fsync(lua_State *L) {
 }
 
 /* core.chmod(path, mode) -> true, or nil, message */
-static int l_chmod(lua_State *L) {
+int td_l_chmod(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lua_Integer mode = luaL_checkinteger(L, 2);
   if (chmod(path, (mode_t)(mode & 07777)) != 0) {
@@ -127,17 +127,8 @@ static int l_chmod(lua_State *L) {
 }
 
 /* core.isfile(file) -> true when a Lua file handle is open */
-static int l_isopen(lua_State *L) {
+int td_l_isopen(lua_State *L) {
   luaL_Stream *s = (luaL_Stream *)luaL_testudata(L, 1, LUA_FILEHANDLE);
   lua_pushboolean(L, s != NULL && s->closef != NULL);
   return 1;
-}
-
-void td_fsutil_register(lua_State *L) {
-  static const luaL_Reg fns[] = {
-      {"target", l_target}, {"fsync", l_fsync}, {"chmod", l_chmod}, {"isopen", l_isopen}, {NULL, NULL}};
-  /* stack: core loop */
-  lua_pushvalue(L, -2);
-  luaL_setfuncs(L, fns, 0);
-  lua_pop(L, 1);
 }

@@ -239,7 +239,7 @@ static int gzc_gc(lua_State *L) {
 }
 
 /* core.gzcheck() -> a verifier */
-static int l_gzcheck(lua_State *L) {
+int td_l_gzcheck(lua_State *L) {
   gzc_ud *u = (gzc_ud *)lua_newuserdatauv(L, sizeof *u, 0);
   memset(u, 0, sizeof *u);
   luaL_setmetatable(L, TD_GZC_MT);
@@ -248,18 +248,6 @@ static int l_gzcheck(lua_State *L) {
   return 1;
 }
 
-void td_gzcheck_register(lua_State *L) {
-  static const luaL_Reg methods[] = {{"update", gzc_update}, {"finish", gzc_finish}, {NULL, NULL}};
-  /* stack: core loop */
-  if (luaL_newmetatable(L, TD_GZC_MT)) {
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, gzc_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, gzc_gc);
-    lua_setfield(L, -2, "__close");
-  }
-  lua_pop(L, 1);
-  lua_pushcfunction(L, l_gzcheck);
-  lua_setfield(L, -3, "gzcheck");
-}
+static const luaL_Reg gzc_methods[] = {{"update", gzc_update}, {"finish", gzc_finish}, {NULL, NULL}};
+static const luaL_Reg gzc_meta[] = {{"__gc", gzc_gc}, {"__close", gzc_gc}, {NULL, NULL}};
+const tdclass td_gzcheck_class = {TD_GZC_MT, gzc_methods, gzc_meta};

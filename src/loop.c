@@ -67,61 +67,15 @@ tdloop *td_getloop(lua_State *L) {
   return (tdloop *)lua_touserdata(L, lua_upvalueindex(1));
 }
 
-void td_loop_touch(tdloop *lp, tdreq *r) {
-  if (r->touched || !lp) return;
-  /* capacity is reserved when the request is added, so this cannot fail */
-  if (lp->ntouched < lp->cap_touched) {
-    lp->touched[lp->ntouched++] = r;
-    r->touched = 1;
-  }
-}
-
-/* Remove r from the multi handle and the active list (no Lua involved). */
-void td_loop_detach(tdloop *lp, tdreq *r) {
-  if (!lp || r->state != REQ_RUNNING) return;
-  tdcurl.multi_remove_handle(lp->multi, r->easy);
-  if (r->prev) r->prev->next = r->next;
-  else lp->active = r->next;
-  if (r->next) r->next->prev = r->prev;
-  r->prev = r->next = NULL;
-  lp->nactive--;
-  r->state = REQ_DONE;
-  /* drop it from the touched list too: it may be about to be freed */
-  for (size_t i = 0; i < lp->ntouched; i++) {
-    if (lp->touched[i] == r) {
-      lp->touched[i] = lp->touched[--lp->ntouched];
-      break;
-    }
-  }
-  r->touched = 0;
-}
-
-/* Move finished transfers to REQ_DONE and mark them touched. */
-static void collect(tdloop *lp) {
-  CURLMsg *msg;
-  int left;
-  while ((msg = tdcurl.multi_info_read(lp->multi, &left)) != NULL) {
-    if (msg->msg != CURLMSG_DONE) continue;
-    tdreq *r = NULL;
-    tdcurl.easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-    if (!r) continue;
-    CURLcode res = msg->data.result;
-    tdcurl.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
-    td_loop_detach(lp, r); /* also clears r->touched */
-    r->result = (r->overflow && res == CURLE_WRITE_ERROR) ? CURLE_FILESIZE_EXCEEDED : res;
-    td_loop_touch(lp, r); /* a finished request is reported exactly once */
-  }
-}
-
 static void perform(tdloop *lp) {
   int running;
   tdcurl.multi_perform(lp->multi, &running);
-  collect(lp);
+  td_req_collect(lp);
 }
 
 /* core.poll([timeout]) -> array of requests with news | nil, "interrupted"
  * Waits at most `timeout` seconds, and only when nothing is ready. */
-static int l_poll(lua_State *L) {
+int td_l_poll(lua_State *L) {
   tdloop *lp = td_getloop(L);
   double timeout = luaL_optnumber(L, 1, 0);
   if (td_core_take_interrupt()) goto intr;
@@ -150,17 +104,8 @@ static int l_poll(lua_State *L) {
   /* stack: ... -> ... list */
   lua_createtable(L, (int)lp->ntouched, 0);
   int n = 0;
-  for (size_t i = 0; i < lp->ntouched; i++) {
-    tdreq *r = lp->touched[i];
-    r->touched = 0;
-    if (r->ref == LUA_NOREF) continue;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref); /* the request userdata */
-    lua_rawseti(L, -2, ++n);
-    if (r->state == REQ_DONE) { /* no longer needs anchoring */
-      luaL_unref(L, LUA_REGISTRYINDEX, r->ref);
-      r->ref = LUA_NOREF;
-    }
-  }
+  for (size_t i = 0; i < lp->ntouched; i++)
+    if (td_req_push(L, lp->touched[i])) lua_rawseti(L, -2, ++n);
   lp->ntouched = 0;
   return 1;
 intr:
@@ -171,37 +116,60 @@ intr:
 }
 
 /* core.now() -> monotonic seconds */
-static int l_now(lua_State *L) {
+int td_l_now(lua_State *L) {
   lua_pushnumber(L, td_now());
   return 1;
 }
 
 /* core.active() -> number of transfers in flight */
-static int l_active(lua_State *L) {
+int td_l_active(lua_State *L) {
   lua_pushinteger(L, td_getloop(L)->nactive);
   return 1;
 }
 
 /* core.interrupted() -> true once per pending interrupt */
-static int l_interrupted(lua_State *L) {
+int td_l_interrupted(lua_State *L) {
   lua_pushboolean(L, td_core_take_interrupt());
   return 1;
 }
 
 /* core.isatty(fd) */
-static int l_isatty(lua_State *L) {
+int td_l_isatty(lua_State *L) {
   lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+  return 1;
+}
+
+/* core.configure{max_connections = n} - the client-wide cap on open
+ * connections, which also caps the requests in flight (HTTP/1.1: one per
+ * connection; libcurl queues the rest until a connection is free).
+ * Returns the settings in force. */
+int td_l_configure(lua_State *L) {
+  tdloop *lp = td_getloop(L);
+  if (!lua_isnoneornil(L, 1)) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (lua_getfield(L, 1, "max_connections") != LUA_TNIL) {
+      int isint = 0;
+      lua_Integer n = lua_tointegerx(L, -1, &isint);
+      if (!isint || n < 1 || n > 100000)
+        return td_error(L, "usage", "bad argument 'max_connections' to 'configure' (an integer from 1 to 100000 expected)");
+      lp->max_connections = (long)n;
+      if (lp->multi) {
+        tdcurl.multi_setopt(lp->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, lp->max_connections);
+        tdcurl.multi_setopt(lp->multi, CURLMOPT_MAXCONNECTS, lp->max_connections);
+      }
+    }
+    lua_pop(L, 1);
+  }
+  lua_createtable(L, 0, 1);
+  lua_pushinteger(L, lp->max_connections);
+  lua_setfield(L, -2, "max_connections");
   return 1;
 }
 
 static int loop_gc(lua_State *L) {
   tdloop *lp = (tdloop *)luaL_checkudata(L, 1, TD_LOOP_MT);
-  while (lp->active) {
-    tdreq *r = lp->active;
-    td_loop_detach(lp, r);
-    r->result = CURLE_ABORTED_BY_CALLBACK;
-    r->loop = NULL;
-  }
+  td_req_orphan_all(lp);
+  while (lp->nspare > 0) tdcurl.easy_cleanup(lp->spare[--lp->nspare]);
   if (lp->multi) {
     tdcurl.multi_cleanup(lp->multi);
     lp->multi = NULL;
@@ -215,26 +183,11 @@ static int loop_gc(lua_State *L) {
 int td_loop_open(lua_State *L) {
   tdloop *lp = (tdloop *)lua_newuserdatauv(L, sizeof *lp, 0);
   memset(lp, 0, sizeof *lp);
-  if (luaL_newmetatable(L, TD_LOOP_MT)) {
-    lua_pushcfunction(L, loop_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_setmetatable(L, -2);
+  lp->max_connections = 64;
+  luaL_setmetatable(L, TD_LOOP_MT);
   open_wakefd();
   return 1;
 }
 
-/* stack: core loop -> core loop */
-void td_loop_register(lua_State *L) {
-  static const luaL_Reg fns[] = {{"poll", l_poll},
-                                 {"now", l_now},
-                                 {"active", l_active},
-                                 {"interrupted", l_interrupted},
-                                 {"isatty", l_isatty},
-                                 {NULL, NULL}};
-  for (const luaL_Reg *f = fns; f->name; f++) {
-    lua_pushvalue(L, -1);             /* core loop loop */
-    lua_pushcclosure(L, f->func, 1);  /* core loop fn */
-    lua_setfield(L, -3, f->name);     /* core loop */
-  }
-}
+static const luaL_Reg loop_meta[] = {{"__gc", loop_gc}, {NULL, NULL}};
+const tdclass td_loop_class = {TD_LOOP_MT, NULL, loop_meta};

@@ -2,8 +2,9 @@
  *
  *   tdlua [options] [script [args]]
  *
- * Exit status: 0 success, 1 an error in the script, 2 bad usage,
- * 130 interrupted (Ctrl-C). */
+ * Exit status: 0 success, 1 an error in the script, 2 bad usage, and the
+ * statuses of lua/td/run.lua (job failed, killed, timeout, auth, rate
+ * limited, declined, locked), 130 interrupted (Ctrl-C, SIGTERM). */
 #define _POSIX_C_SOURCE 200809L
 #include <lauxlib.h>
 #include <lualib.h>
@@ -27,10 +28,18 @@ static void usage(FILE *out) {
           "  --verbose   trace every request on stderr and show tracebacks\n"
           "  --dry-run   print mutating API calls instead of sending them\n"
           "  --yes       answer yes to td.confirm() questions (for cron)\n"
+          "  --quiet     no progress lines; only warnings and errors are logged\n"
+          "  --journal FILE      record finished td.step results; a re-run resumes\n"
+          "  --lock FILE         exit at once (status 9) if another run holds FILE\n"
+          "  --max-runtime DUR   stop the script after DUR (\"90s\", \"2h\"; status 5)\n"
+          "  --log-level LEVEL   debug, info (default), warn or error\n"
+          "  --log-format FMT    text (default) or json (one object per line)\n"
+          "  --profile NAME      the account profile (as TD_PROFILE)\n"
+          "  --no-strict  scripts may read and assign undeclared globals\n"
           "  -h, --help  show this help\n"
           "  --          stop handling options\n"
           "  -           stop handling options and execute stdin\n"
-          "Environment: TD_API_KEY, TD_API_SERVER, TD_WORKFLOW_SERVER, TD_CONFIG_PATH,\n"
+          "Environment: TD_API_KEY, TD_API_SERVER, TD_WORKFLOW_SERVER, TD_CONFIG_PATH, TD_PROFILE,\n"
           "  TDLUA_LUA_DIR (load lua/ from disk), TDLUA_HISTORY (REPL history file).\n",
           tdhost_progname);
 }
@@ -50,6 +59,22 @@ typedef struct parsed {
   tdhost_opts host;
 } parsed;
 
+/* The slot of a value option ("journal" or "journal=x"); when val is not
+ * NULL, stores it. NULL for an unknown name. */
+static const char **value_option(parsed *p, const char *name, const char *val) {
+  static const char *const names[] = {"journal", "lock", "log-level", "log-format", "profile", "max-runtime"};
+  const char **slots[] = {&p->host.journal, &p->host.lock, &p->host.log_level,
+                          &p->host.log_format, &p->host.profile, &p->host.max_runtime};
+  size_t n = strcspn(name, "=");
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    if (strlen(names[i]) == n && strncmp(names[i], name, n) == 0) {
+      if (val) *slots[i] = val;
+      return slots[i];
+    }
+  }
+  return NULL;
+}
+
 /* returns 0 ok, -1 bad usage (message printed), 1 help printed */
 static int parse(int argc, char **argv, parsed *p) {
   memset(p, 0, sizeof *p);
@@ -62,6 +87,22 @@ static int parse(int argc, char **argv, parsed *p) {
     if (strcmp(a, "--verbose") == 0) p->host.verbose = 1;
     else if (strcmp(a, "--dry-run") == 0) p->host.dry_run = 1;
     else if (strcmp(a, "--yes") == 0) p->host.yes = 1;
+    else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) p->host.quiet = 1;
+    else if (strcmp(a, "--no-strict") == 0) p->host.no_strict = 1;
+    else if (strncmp(a, "--", 2) == 0 && value_option(p, a + 2, NULL) != NULL) {
+      const char *eq = strchr(a, '=');
+      if (!eq) {
+        if (i + 1 >= argc) {
+          fprintf(stderr, "%s: '%s' needs argument\n", tdhost_progname, a);
+          usage(stderr);
+          return -1;
+        }
+        eq = argv[++i];
+      } else {
+        eq++;
+      }
+      value_option(p, a + 2, eq);
+    }
     else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { usage(stdout); return 1; }
     else if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) p->version = 1;
     else if (strcmp(a, "-i") == 0) { p->interactive = 1; p->version = 1; }
@@ -177,26 +218,36 @@ int main(int argc, char **argv) {
   create_arg_table(L, argv, argc, p.script);
   int status = 0;
   if (!p.no_env) status = handle_luainit(L);
+  /* td.run: strict globals, log settings, --journal, --lock, --max-runtime */
+  if (status == 0) status = tdhost_phase(L, tty_repl ? "repl" : "start");
   /* -e and -l, in order */
   for (int i = 1; status == 0 && i < argc && (p.script == 0 || i < p.script); i++) {
     const char *a = argv[i];
     if (strcmp(a, "--") == 0 || strcmp(a, "-") == 0) break;
     if (a[0] != '-' ) break;
+    if (strncmp(a, "--", 2) == 0 && !strchr(a, '=') && value_option(&p, a + 2, NULL)) {
+      i++; /* skip the option's value */
+      continue;
+    }
     if (a[1] == 'e' || a[1] == 'l') {
       const char *v = a[2] ? a + 2 : argv[++i];
       status = a[1] == 'e' ? run_chunk_string(L, v) : run_lib(L, v);
     }
   }
   if (status == 0 && p.script) status = run_script(L, argv, argc, p.script);
+  /* loops started by td.every/td.cron keep running until they end or are stopped */
+  if (status == 0 && (p.script || p.exec)) status = tdhost_phase(L, "finish");
   if (status == 0 && p.version && p.interactive) print_version();
   if (status == 0 || p.interactive) {
     if (p.interactive || tty_repl) {
       if (tty_repl) print_version();
+      tdhost_phase(L, "repl");
       status = tdhost_repl(L);
     } else if (!p.script && !p.exec && !p.version) {
       /* stdin is not a terminal: run it as a script */
       if (luaL_loadfile(L, NULL) != LUA_OK) status = (tdhost_report(L, 1), 1);
       else status = tdhost_call(L, 0, 0);
+      if (status == 0) status = tdhost_phase(L, "finish");
     }
   }
   lua_close(L);

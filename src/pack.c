@@ -298,7 +298,7 @@ static void usable(lua_State *L, tdenc *e) {
 /* --- methods ------------------------------------------------------------ */
 
 /* core.packer{gzip = true, level = -1..9, require_time = true} -> packer */
-static int l_packer(lua_State *L) {
+int td_l_packer(lua_State *L) {
   int hasopts = !lua_isnoneornil(L, 1);
   if (hasopts) luaL_checktype(L, 1, LUA_TTABLE);
   tdenc *e = (tdenc *)lua_newuserdatauv(L, sizeof *e, 0);
@@ -402,22 +402,9 @@ static int enc_tostring(lua_State *L) {
   return 1;
 }
 
-void td_pack_register(lua_State *L) {
-  static const luaL_Reg methods[] = {{"add", enc_add},       {"bytes", enc_bytes},
-                                     {"count", enc_count},   {"finish", enc_finish},
-                                     {"close", enc_close},   {NULL, NULL}};
-  /* stack: core loop */
-  if (luaL_newmetatable(L, TD_ENC_MT)) { /* core loop mt */
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, enc_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, enc_close);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, enc_tostring);
-    lua_setfield(L, -2, "__tostring");
-  }
-  lua_pop(L, 1);
-  lua_pushcfunction(L, l_packer);
-  lua_setfield(L, -3, "packer");
-}
+static const luaL_Reg enc_methods[] = {{"add", enc_add},     {"bytes", enc_bytes},
+                                       {"count", enc_count}, {"finish", enc_finish},
+                                       {"close", enc_close}, {NULL, NULL}};
+static const luaL_Reg enc_meta[] = {
+    {"__gc", enc_close}, {"__close", enc_close}, {"__tostring", enc_tostring}, {NULL, NULL}};
+const tdclass td_packer_class = {TD_ENC_MT, enc_methods, enc_meta};

@@ -3,8 +3,10 @@
  * A line is first tried as an expression ("return <line>"); otherwise as a
  * statement; a statement that is incomplete ("<eof>" errors) continues on
  * the next line. Values are printed through td.pretty, so tables come out
- * aligned. History lines pass through td.redact before they are kept, so
- * an API key typed at the prompt never reaches the history file. */
+ * aligned. History lines pass through td.redact.history when they are kept
+ * and again when the file is written (by then the process may know more
+ * secrets), so an API key typed at the prompt never reaches the history
+ * file. */
 #define _POSIX_C_SOURCE 200809L
 #include <editline/readline.h>
 #include <lauxlib.h>
@@ -35,7 +37,7 @@ static void redacted(lua_State *L) {
   lua_getglobal(L, "require");
   lua_pushliteral(L, "td.redact");
   if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
-    lua_getfield(L, -1, "text");
+    lua_getfield(L, -1, "history");
     lua_remove(L, -2);
     lua_pushvalue(L, -2);
     if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_isstring(L, -1)) return;
@@ -50,6 +52,26 @@ static void remember(lua_State *L, const char *line) {
   redacted(L);
   add_history(lua_tostring(L, -1));
   lua_pop(L, 2);
+}
+
+/* Redact every kept line again with all the secrets known by now. */
+static void redact_history(lua_State *L) {
+  int n = history_length;
+  lua_createtable(L, n, 0);
+  for (int i = 0; i < n; i++) {
+    HIST_ENTRY *h = history_get(history_base + i);
+    lua_pushstring(L, h && h->line ? h->line : "");
+    redacted(L);
+    lua_rawseti(L, -3, i + 1);
+    lua_pop(L, 1);
+  }
+  clear_history();
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, -1, i);
+    if (lua_tostring(L, -1)[0]) add_history(lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
 }
 
 static char *history_path(void) {
@@ -139,6 +161,7 @@ int tdhost_repl(lua_State *L) {
     lua_settop(L, base);
   }
   if (hist) {
+    redact_history(L);
     write_history(hist);
     free(hist);
   }

@@ -17,8 +17,136 @@
 #define DEFAULT_HIGH_WATER (1024 * 1024)
 #define DEFAULT_MAX_BODY (512L * 1024 * 1024)
 
+enum { REQ_NEW, REQ_RUNNING, REQ_DONE };
+
+struct tdreq {
+  CURL *easy;                  /* NULL once done (back in the loop's spares) */
+  struct curl_slist *headers;
+  tdloop *loop;                /* NULL once the loop is gone */
+  struct tdreq *prev, *next;   /* in loop->active while running */
+  int ref;                     /* registry anchor while running */
+  int state;
+  int touched;
+  int paused;
+  int stream;                  /* body is drained by the consumer */
+  int overflow;                /* body exceeded max_body */
+  size_t high_water;           /* stream: pause above this many bytes */
+  size_t max_body;             /* buffered: fail above this many bytes */
+  CURLcode result;
+  long status;
+  double total_time;           /* libcurl's figure, once done */
+  curl_off_t body_bytes;       /* body bytes received so far */
+  double started;              /* monotonic seconds */
+  tdbuf body;
+  tdbuf head;                  /* raw response header lines */
+  char errbuf[CURL_ERROR_SIZE];
+};
+
 tdreq *td_checkreq(lua_State *L, int idx) {
   return (tdreq *)luaL_checkudata(L, idx, TD_REQ_MT);
+}
+
+/* --- the loop's lists (no Lua involved) ------------------------------------ */
+
+static void touch(tdloop *lp, tdreq *r) {
+  if (r->touched || !lp) return;
+  /* capacity is reserved when the request is added, so this cannot fail */
+  if (lp->ntouched < lp->cap_touched) {
+    lp->touched[lp->ntouched++] = r;
+    r->touched = 1;
+  }
+}
+
+/* An easy handle no request uses any more: reset and kept for the next
+ * request (its connections stay in the multi handle's pool either way). */
+static void release_easy(tdloop *lp, tdreq *r) {
+  if (!r->easy) return;
+  if (lp && lp->nspare < TD_SPARE_EASY) {
+    tdcurl.easy_reset(r->easy);
+    lp->spare[lp->nspare++] = r->easy;
+  } else tdcurl.easy_cleanup(r->easy);
+  r->easy = NULL;
+  if (r->headers) {
+    tdcurl.slist_free_all(r->headers);
+    r->headers = NULL;
+  }
+}
+
+/* Remove r from the multi handle and the active list. */
+static void detach(tdloop *lp, tdreq *r) {
+  if (!lp || r->state != REQ_RUNNING) return;
+  tdcurl.multi_remove_handle(lp->multi, r->easy);
+  if (r->prev) r->prev->next = r->next;
+  else lp->active = r->next;
+  if (r->next) r->next->prev = r->prev;
+  r->prev = r->next = NULL;
+  lp->nactive--;
+  r->state = REQ_DONE;
+  /* drop it from the touched list too: it may be about to be freed */
+  for (size_t i = 0; i < lp->ntouched; i++) {
+    if (lp->touched[i] == r) {
+      lp->touched[i] = lp->touched[--lp->ntouched];
+      break;
+    }
+  }
+  r->touched = 0;
+}
+
+void td_req_collect(tdloop *lp) {
+  CURLMsg *msg;
+  int left;
+  while ((msg = tdcurl.multi_info_read(lp->multi, &left)) != NULL) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    tdreq *r = NULL;
+    tdcurl.easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+    if (!r) continue;
+    CURLcode res = msg->data.result;
+    tdcurl.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+    tdcurl.easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &r->total_time);
+    detach(lp, r); /* also clears r->touched */
+    release_easy(lp, r);
+    r->result = (r->overflow && res == CURLE_WRITE_ERROR) ? CURLE_FILESIZE_EXCEEDED : res;
+    touch(lp, r); /* a finished request is reported exactly once */
+  }
+}
+
+int td_req_push(lua_State *L, tdreq *r) {
+  r->touched = 0;
+  if (r->ref == LUA_NOREF) return 0;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref); /* the request userdata */
+  if (r->state == REQ_DONE) { /* no longer needs anchoring */
+    luaL_unref(L, LUA_REGISTRYINDEX, r->ref);
+    r->ref = LUA_NOREF;
+  }
+  return 1;
+}
+
+void td_req_orphan_all(tdloop *lp) {
+  while (lp->active) {
+    tdreq *r = lp->active;
+    detach(lp, r);
+    r->result = CURLE_ABORTED_BY_CALLBACK;
+    r->loop = NULL;
+  }
+}
+
+/* --- the byte-source interface ---------------------------------------------- */
+
+const char *td_req_peek(tdreq *r, size_t *n) {
+  *n = tdbuf_size(&r->body);
+  return tdbuf_head(&r->body);
+}
+
+static void drained(tdreq *r) {
+  if (r->paused && r->state == REQ_RUNNING && tdbuf_size(&r->body) < r->high_water / 2) {
+    r->paused = 0;
+    tdcurl.easy_pause(r->easy, CURLPAUSE_CONT); /* may deliver data right away */
+  }
+}
+
+void td_req_consume(tdreq *r, size_t n) {
+  tdbuf_consume(&r->body, n);
+  drained(r);
 }
 
 /* --- libcurl callbacks: no Lua in here, ever ---------------------------- */
@@ -36,7 +164,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
   }
   if (tdbuf_append(&r->body, p, len) != 0) return 0; /* -> CURLE_WRITE_ERROR */
   r->body_bytes += (curl_off_t)len;
-  td_loop_touch(r->loop, r);
+  touch(r->loop, r);
   return len;
 }
 
@@ -52,7 +180,8 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
 
 static void req_release(lua_State *L, tdreq *r) {
   if (r->state == REQ_RUNNING && r->loop) {
-    td_loop_detach(r->loop, r);
+    detach(r->loop, r);
+    release_easy(r->loop, r);
     r->result = CURLE_ABORTED_BY_CALLBACK;
   }
   if (r->ref != LUA_NOREF && r->ref != LUA_REFNIL) {
@@ -64,7 +193,7 @@ static void req_release(lua_State *L, tdreq *r) {
 static int req_gc(lua_State *L) {
   tdreq *r = td_checkreq(L, 1);
   req_release(L, r);
-  if (r->easy) {
+  if (r->easy) { /* the loop is gone (or the request never started) */
     tdcurl.easy_cleanup(r->easy);
     r->easy = NULL;
   }
@@ -82,13 +211,6 @@ static int req_cancel(lua_State *L) {
   tdreq *r = td_checkreq(L, 1);
   req_release(L, r);
   return 0;
-}
-
-void td_req_drained(tdreq *r) {
-  if (r->paused && r->state == REQ_RUNNING && tdbuf_size(&r->body) < r->high_water / 2) {
-    r->paused = 0;
-    tdcurl.easy_pause(r->easy, CURLPAUSE_CONT); /* may deliver data right away */
-  }
 }
 
 /* --- spec reading ---------------------------------------------------------- */
@@ -110,17 +232,18 @@ static int set_timeout_ms(tdreq *r, CURLoption opt, double secs) {
 static void ensure_multi(lua_State *L, tdloop *lp) {
   if (lp->multi) return;
   char err[256];
-  if (tdcurl_load(err, sizeof err) != 0) luaL_error(L, "%s", err);
+  if (tdcurl_load(err, sizeof err) != 0) td_error(L, "network", "%s", err);
   lp->multi = tdcurl.multi_init();
-  if (!lp->multi) luaL_error(L, "curl_multi_init failed");
-  tdcurl.multi_setopt(lp->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 64L);
+  if (!lp->multi) td_error(L, "memory", "curl_multi_init failed");
+  tdcurl.multi_setopt(lp->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, lp->max_connections);
+  tdcurl.multi_setopt(lp->multi, CURLMOPT_MAXCONNECTS, lp->max_connections);
 }
 
 /* core.request{url=, method=, headers={"K: v",...}, body=, stream=,
  *   high_water=, max_body=, connect_timeout=, timeout=, low_speed_time=,
  *   accept_encoding=, ca_file=, user_agent=, fresh_connect=} -> request
  * (already started) */
-static int l_request(lua_State *L) {
+int td_l_request(lua_State *L) {
   tdloop *lp = td_getloop(L);
   luaL_checktype(L, 1, LUA_TTABLE);
   ensure_multi(L, lp);
@@ -131,15 +254,15 @@ static int l_request(lua_State *L) {
   r->ref = LUA_NOREF;
   r->state = REQ_NEW;
   luaL_setmetatable(L, TD_REQ_MT);
-  r->easy = tdcurl.easy_init();
-  if (!r->easy) return luaL_error(L, "curl_easy_init failed");
+  r->easy = lp->nspare > 0 ? lp->spare[--lp->nspare] : tdcurl.easy_init();
+  if (!r->easy) return td_error(L, "memory", "curl_easy_init failed");
   r->loop = lp;
   CURL *e = r->easy;
 
   lua_getfield(L, 1, "url");
   const char *url = luaL_checkstring(L, -1);
   if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-    return luaL_error(L, "request url must be http:// or https://");
+    return td_error(L, "usage", "request url must be http:// or https://");
   tdcurl.easy_setopt(e, CURLOPT_URL, url);
   lua_pop(L, 1);
 
@@ -171,14 +294,14 @@ static int l_request(lua_State *L) {
       lua_rawgeti(L, -1, i);
       const char *h = luaL_checkstring(L, -1);
       struct curl_slist *nl = tdcurl.slist_append(r->headers, h);
-      if (!nl) return luaL_error(L, "out of memory");
+      if (!nl) return td_error(L, "memory", "out of memory");
       r->headers = nl;
       lua_pop(L, 1);
     }
   }
   lua_pop(L, 1);
   struct curl_slist *nl = tdcurl.slist_append(r->headers, "Expect:");
-  if (!nl) return luaL_error(L, "out of memory");
+  if (!nl) return td_error(L, "memory", "out of memory");
   r->headers = nl;
   tdcurl.easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
 
@@ -236,12 +359,12 @@ static int l_request(lua_State *L) {
   if (lp->cap_touched < (size_t)lp->nactive + 1) {
     size_t cap = lp->cap_touched ? lp->cap_touched * 2 : 16;
     tdreq **t = (tdreq **)realloc(lp->touched, cap * sizeof *t);
-    if (!t) return luaL_error(L, "out of memory");
+    if (!t) return td_error(L, "memory", "out of memory");
     lp->touched = t;
     lp->cap_touched = cap;
   }
   CURLMcode mc = tdcurl.multi_add_handle(lp->multi, e);
-  if (mc != CURLM_OK) return luaL_error(L, "curl_multi_add_handle: %s", tdcurl.multi_strerror(mc));
+  if (mc != CURLM_OK) return td_error(L, "network", "curl_multi_add_handle: %s", tdcurl.multi_strerror(mc));
   r->state = REQ_RUNNING;
   r->started = td_now();
   r->next = lp->active;
@@ -365,8 +488,7 @@ static int req_read(lua_State *L) {
     return 1;
   }
   lua_pushlstring(L, tdbuf_head(&r->body), n);
-  tdbuf_consume(&r->body, n);
-  td_req_drained(r);
+  td_req_consume(r, n);
   return 1;
 }
 
@@ -385,31 +507,16 @@ static int req_bytes(lua_State *L) {
 static int req_elapsed(lua_State *L) {
   tdreq *r = td_checkreq(L, 1);
   double t = 0;
-  if (r->easy && r->state == REQ_DONE) tdcurl.easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &t);
+  if (r->state == REQ_DONE && r->total_time > 0) t = r->total_time;
   else if (r->started > 0) t = td_now() - r->started;
   lua_pushnumber(L, t);
   return 1;
 }
 
-void td_request_register(lua_State *L) {
-  static const luaL_Reg methods[] = {{"done", req_done},       {"status", req_status},
-                                     {"result", req_result},   {"headers", req_headers},
-                                     {"read", req_read},       {"buffered", req_buffered},
-                                     {"bytes", req_bytes},     {"elapsed", req_elapsed},
-                                     {"cancel", req_cancel},   {NULL, NULL}};
-  /* stack: core loop */
-  if (luaL_newmetatable(L, TD_REQ_MT)) { /* core loop mt */
-    luaL_newlib(L, methods);             /* core loop mt methods */
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, req_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, req_cancel);
-    lua_setfield(L, -2, "__close");
-    lua_pushliteral(L, "td.request");
-    lua_setfield(L, -2, "__name");
-  }
-  lua_pop(L, 1);                   /* core loop */
-  lua_pushvalue(L, -1);            /* core loop loop */
-  lua_pushcclosure(L, l_request, 1);
-  lua_setfield(L, -3, "request");  /* core loop */
-}
+static const luaL_Reg req_methods[] = {{"done", req_done},     {"status", req_status},
+                                       {"result", req_result}, {"headers", req_headers},
+                                       {"read", req_read},     {"buffered", req_buffered},
+                                       {"bytes", req_bytes},   {"elapsed", req_elapsed},
+                                       {"cancel", req_cancel}, {NULL, NULL}};
+static const luaL_Reg req_meta[] = {{"__gc", req_gc}, {"__close", req_cancel}, {NULL, NULL}};
+const tdclass td_request_class = {TD_REQ_MT, req_methods, req_meta};

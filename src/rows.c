@@ -15,24 +15,32 @@
 
 #include <stdint.h>
 #include <string.h>
-#include <zlib.h>
+
+#include "infl.h"
 
 #define MAX_DEPTH 64
 #define FEED_CHUNK (256 * 1024)
+#define QUEUE_MAX (2 * 1024 * 1024) /* wire bytes handed to the inflater ahead */
+#define MAX_ROW_VALUES 100000       /* dec:write puts a row's values on the stack */
 
 typedef struct tddec {
-  z_stream z;
-  int zinit;   /* inflateInit2 done */
-  int gzip;    /* the wire bytes are gzip-compressed msgpack */
-  int zend;    /* the current gzip member ended */
-  int eof;     /* the source is complete (set by finish) */
-  int keyed;   /* top-level arrays become maps keyed by column names */
-  tdbuf out;   /* msgpack bytes not yet decoded */
+  tdinfl *infl;  /* gzip: the inflater (created on the first bytes) */
+  int gzip;      /* the wire bytes are gzip-compressed msgpack */
+  int thread;    /* inflate on a second thread */
+  int eof;       /* the source is complete (set by finish) */
+  int keyed;     /* top-level arrays become maps keyed by column names */
+  int rowsonly;  /* every value must be a row (an array) */
+  tdbuf out;     /* msgpack bytes not yet decoded */
   lua_Integer wire; /* wire bytes consumed */
   lua_Integer rows; /* values produced */
 } tddec;
 
-/* uservalues: 1 = source request, 2 = column names */
+/* uservalues: 1 = source request, 2 = column names
+ *
+ * Every value of a result stream must be a row (a msgpack array); bad
+ * bytes raise structured errors: kind "corrupt" (not gzip, not msgpack, a
+ * value that is not a row) or "truncated" (the stream ended inside a row
+ * or inside a gzip member). */
 
 static tddec *checkdec(lua_State *L, int idx) {
   return (tddec *)luaL_checkudata(L, idx, TD_DEC_MT);
@@ -71,6 +79,23 @@ static void push_u64(lua_State *L, uint64_t v) {
 }
 
 static int mp_value(lua_State *L, mpin *in, int depth, int nullv);
+
+static const char NOT_A_ROW[] = "the result holds a value that is not a row (an array)";
+
+/* The element count of the row array at in->p, which is skipped. 1, 0
+ * incomplete, -1 not an array. */
+static int row_header(mpin *in, uint64_t *n) {
+  NEED(in, 1);
+  uint8_t c = *in->p;
+  if (c >= 0x90 && c <= 0x9f) { *n = c & 0x0f; in->p += 1; }
+  else if (c == 0xdc) { NEED(in, 3); *n = be(in->p + 1, 2); in->p += 3; }
+  else if (c == 0xdd) { NEED(in, 5); *n = be(in->p + 1, 4); in->p += 5; }
+  else {
+    in->err = NOT_A_ROW;
+    return -1;
+  }
+  return 1;
+}
 
 /* Push an ext value: timestamps (type -1) become numbers, others strings. */
 static void push_ext(lua_State *L, int8_t type, const uint8_t *d, size_t n) {
@@ -218,14 +243,17 @@ str:
 }
 
 /* A top-level row as a map keyed by column names (upvalue keys at kidx). */
-static int mp_record(lua_State *L, mpin *in, int kidx) {
+static int mp_record(lua_State *L, mpin *in, int kidx, int rowsonly) {
   NEED(in, 1);
   uint8_t c = *in->p;
   uint64_t n;
   if (c >= 0x90 && c <= 0x9f) { n = c & 0x0f; in->p += 1; }
   else if (c == 0xdc) { NEED(in, 3); n = be(in->p + 1, 2); in->p += 3; }
   else if (c == 0xdd) { NEED(in, 5); n = be(in->p + 1, 4); in->p += 5; }
-  else return mp_value(L, in, 0, 0); /* not a row array: as it is */
+  else if (rowsonly) {
+    in->err = NOT_A_ROW;
+    return -1;
+  } else return mp_value(L, in, 0, 0); /* not a row array: as it is */
   if (n > (uint64_t)(in->end - in->p)) return 0;
   luaL_checkstack(L, 4, "result row too wide");
   lua_createtable(L, 0, (int)n);
@@ -245,62 +273,55 @@ static int mp_record(lua_State *L, mpin *in, int kidx) {
 
 /* --- inflating --------------------------------------------------------- */
 
-/* Move wire bytes from the source request into d->out. Returns 1 when some
- * input was consumed, 0 when none is available; raises on corrupt data. */
+static void raise_bad(lua_State *L, tddec *d, const char *msg) {
+  td_error(L, "corrupt", "%s (after %I result rows)", msg, d->rows);
+}
+
+/* Move wire bytes from the source request into d->out (through the
+ * inflater). Returns 1 when something moved, 0 when no input is
+ * available; raises on corrupt data. */
 static int feed(lua_State *L, tddec *d, int didx) {
-  if (lua_getiuservalue(L, didx, 1) != LUA_TUSERDATA) { /* ... src */
-    lua_pop(L, 1);
-    return 0;
-  }
-  tdreq *r = td_checkreq(L, -1);
-  lua_pop(L, 1); /* still referenced by the uservalue */
-  size_t avail = tdbuf_size(&r->body);
-  if (avail == 0) return 0;
-  if (!d->gzip) {
-    if (tdbuf_append(&d->out, tdbuf_head(&r->body), avail) != 0)
-      return luaL_error(L, "out of memory");
-    tdbuf_consume(&r->body, avail);
-    d->wire += (lua_Integer)avail;
-    td_req_drained(r);
-    return 1;
-  }
-  if (!d->zinit) {
-    memset(&d->z, 0, sizeof d->z);
-    if (inflateInit2(&d->z, 16 + MAX_WBITS) != Z_OK) return luaL_error(L, "inflateInit failed");
-    d->zinit = 1;
-  }
-  size_t want = tdbuf_size(&d->out) > FEED_CHUNK ? tdbuf_size(&d->out) : FEED_CHUNK;
-  size_t produced = 0;
-  const unsigned char *in = (const unsigned char *)tdbuf_head(&r->body);
-  size_t used = 0;
-  while (used < avail && produced < want) {
-    if (d->zend) { /* another gzip member follows */
-      inflateReset(&d->z);
-      d->zend = 0;
-    }
-    if (tdbuf_reserve(&d->out, 64 * 1024) != 0) return luaL_error(L, "out of memory");
-    d->z.next_in = (unsigned char *)(uintptr_t)(in + used);
-    d->z.avail_in = (uInt)((avail - used) > 0x40000000u ? 0x40000000u : (avail - used));
-    d->z.next_out = (unsigned char *)(d->out.data + d->out.len);
-    d->z.avail_out = (uInt)(d->out.cap - d->out.len);
-    uInt before_in = d->z.avail_in, before_out = d->z.avail_out;
-    int zr = inflate(&d->z, Z_NO_FLUSH);
-    size_t got = before_out - d->z.avail_out;
-    used += before_in - d->z.avail_in;
-    d->out.len += got;
-    produced += got;
-    if (zr == Z_STREAM_END) d->zend = 1;
-    else if (zr == Z_BUF_ERROR && got == 0 && before_in == d->z.avail_in) break;
-    else if (zr != Z_OK && zr != Z_BUF_ERROR) {
-      const char *m = d->z.msg ? d->z.msg : "inflate error";
-      tdbuf_consume(&r->body, used);
-      return luaL_error(L, "corrupt gzip data in result stream (%s)", m);
+  int moved = 0;
+  if (lua_getiuservalue(L, didx, 1) == LUA_TUSERDATA) { /* ... src */
+    tdreq *r = td_checkreq(L, -1);
+    size_t avail;
+    const char *p = td_req_peek(r, &avail);
+    if (avail > 0 && !d->gzip) {
+      if (tdbuf_append(&d->out, p, avail) != 0) td_error(L, "memory", "out of memory");
+      td_req_consume(r, avail);
+      d->wire += (lua_Integer)avail;
+      moved = 1;
+    } else if (avail > 0) {
+      if (!d->infl && !(d->infl = td_infl_new(d->thread))) td_error(L, "memory", "out of memory");
+      if (td_infl_queued(d->infl) < QUEUE_MAX) {
+        if (td_infl_put(d->infl, p, avail) != 0) td_error(L, "memory", "out of memory");
+        td_req_consume(r, avail);
+        d->wire += (lua_Integer)avail;
+        moved = 1;
+      }
     }
   }
-  tdbuf_consume(&r->body, used);
-  d->wire += (lua_Integer)used;
-  td_req_drained(r);
-  return used > 0;
+  lua_pop(L, 1); /* the request stays referenced by the uservalue */
+  if (d->infl) {
+    long got = td_infl_get(d->infl, &d->out, FEED_CHUNK);
+    if (got < 0) {
+      if (td_infl_oom(d->infl)) td_error(L, "memory", "out of memory");
+      lua_pushfstring(L, "malformed result stream: not valid gzip data (%s)", td_infl_error(d->infl));
+      raise_bad(L, d, lua_tostring(L, -1));
+    }
+    if (got > 0) moved = 1;
+  }
+  return moved;
+}
+
+/* The source is complete and everything was fed: raise unless the bytes
+ * ended exactly after a row (and after a gzip member). */
+static void check_end(lua_State *L, tddec *d) {
+  if (tdbuf_size(&d->out) > 0)
+    td_error(L, "truncated", "the result stream ended in the middle of a row (%I bytes left, after %I rows)",
+             (lua_Integer)tdbuf_size(&d->out), d->rows);
+  if (d->infl && !td_infl_at_end(d->infl))
+    td_error(L, "truncated", "the result stream ended inside a gzip member (after %I rows)", d->rows);
 }
 
 /* Try to decode one row from d->out. 1 pushed, 0 incomplete; raises on bad data. */
@@ -315,10 +336,13 @@ static int try_row(lua_State *L, tddec *d, int didx) {
   int r;
   if (d->keyed) {
     lua_getiuservalue(L, didx, 2); /* ... keys */
-    r = mp_record(L, &in, top + 1);
+    r = mp_record(L, &in, top + 1, d->rowsonly);
     if (r > 0) lua_remove(L, top + 1);
-  } else {
+  } else if (!d->rowsonly || (*in.p >= 0x90 && *in.p <= 0x9f) || *in.p == 0xdc || *in.p == 0xdd) {
     r = mp_value(L, &in, 0, 1);
+  } else {
+    in.err = NOT_A_ROW;
+    r = -1;
   }
   if (r > 0) {
     tdbuf_consume(&d->out, (size_t)((const char *)in.p - tdbuf_head(&d->out)));
@@ -326,7 +350,41 @@ static int try_row(lua_State *L, tddec *d, int didx) {
     return 1;
   }
   lua_settop(L, top);
-  if (r < 0) return luaL_error(L, "malformed result stream: %s", in.err);
+  if (r < 0) {
+    lua_pushfstring(L, "malformed result stream: %s", in.err);
+    raise_bad(L, d, lua_tostring(L, -1));
+  }
+  return 0;
+}
+
+/* Try to decode one row's values onto the stack (no table). Returns the
+ * number of values + 1 when a row was pushed, 0 when incomplete. */
+static int try_values(lua_State *L, tddec *d) {
+  size_t size = tdbuf_size(&d->out);
+  if (size == 0) return 0;
+  int top = lua_gettop(L);
+  mpin in;
+  in.p = (const uint8_t *)tdbuf_head(&d->out);
+  in.end = in.p + size;
+  in.err = NULL;
+  uint64_t n = 0;
+  int r = row_header(&in, &n);
+  if (r > 0 && n > (uint64_t)(in.end - in.p)) r = 0;
+  if (r > 0 && (n > MAX_ROW_VALUES || !lua_checkstack(L, (int)n + 8))) {
+    in.err = "a row too wide to write as text";
+    r = -1;
+  }
+  for (uint64_t i = 0; r > 0 && i < n; i++) r = mp_value(L, &in, 1, 1);
+  if (r > 0) {
+    tdbuf_consume(&d->out, (size_t)((const char *)in.p - tdbuf_head(&d->out)));
+    d->rows++;
+    return (int)n + 1;
+  }
+  lua_settop(L, top);
+  if (r < 0) {
+    lua_pushfstring(L, "malformed result stream: %s", in.err);
+    raise_bad(L, d, lua_tostring(L, -1));
+  }
   return 0;
 }
 
@@ -341,9 +399,7 @@ static int rows_k(lua_State *L, int status, lua_KContext ctx) {
     if (try_row(L, d, 1)) return 1;
     if (feed(L, d, 1)) continue;
     if (d->eof) {
-      if (tdbuf_size(&d->out) > 0 || (d->gzip && d->zinit && !d->zend))
-        return luaL_error(L, "result stream ended in the middle of a row (%I bytes left)",
-                          (lua_Integer)tdbuf_size(&d->out));
+      check_end(L, d);
       lua_pushnil(L);
       return 1;
     }
@@ -355,14 +411,22 @@ static int rows_k(lua_State *L, int status, lua_KContext ctx) {
 
 static int rows_iter(lua_State *L) { return rows_k(L, LUA_OK, 0); }
 
-/* core.decoder{gzip = bool, keys = {names}} -> decoder */
-static int l_decoder(lua_State *L) {
+/* core.decoder{gzip = bool, keys = {names}, rows = bool, thread = bool}
+ * -> decoder. rows: every value must be a row (an array), as in a query
+ * result; else any msgpack value is decoded (keys apply to arrays only).
+ * thread (default true): inflate on a second thread while rows are built. */
+int td_l_decoder(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   tddec *d = (tddec *)lua_newuserdatauv(L, sizeof *d, 2);
   memset(d, 0, sizeof *d);
   luaL_setmetatable(L, TD_DEC_MT);
   lua_getfield(L, 1, "gzip");
   d->gzip = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  d->thread = lua_getfield(L, 1, "thread") == LUA_TNIL || lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  lua_getfield(L, 1, "rows");
+  d->rowsonly = lua_toboolean(L, -1);
   lua_pop(L, 1);
   lua_getfield(L, 1, "keys");
   if (!lua_isnil(L, -1)) {
@@ -406,13 +470,16 @@ static int dec_stats(lua_State *L) {
   return 3;
 }
 
-/* dec:feed(str) - decode from a string instead of a request (tests, tails) */
+/* dec:feed(str) - decode from a string instead of a request (tests, tails);
+ * gzip decoders take gzip bytes */
 static int dec_feedstr(lua_State *L) {
   tddec *d = checkdec(L, 1);
   size_t n;
   const char *s = luaL_checklstring(L, 2, &n);
-  if (d->gzip) return luaL_error(L, "feed() takes plain msgpack");
-  if (tdbuf_append(&d->out, s, n) != 0) return luaL_error(L, "out of memory");
+  if (d->gzip) {
+    if (!d->infl && !(d->infl = td_infl_new(d->thread))) return td_error(L, "memory", "out of memory");
+    if (td_infl_put(d->infl, s, n) != 0) return td_error(L, "memory", "out of memory");
+  } else if (tdbuf_append(&d->out, s, n) != 0) return td_error(L, "memory", "out of memory");
   d->wire += (lua_Integer)n;
   return 0;
 }
@@ -423,33 +490,57 @@ static int dec_next(lua_State *L) {
   lua_settop(L, 1);
   for (;;) {
     if (try_row(L, d, 1)) return 1;
-    if (!feed(L, d, 1)) return 0;
+    if (!feed(L, d, 1)) break;
   }
+  if (d->eof) check_end(L, d);
+  return 0;
+}
+
+/* dec:write(w [, max_bytes]) -> rows written, more
+ * The download path: decode complete rows and format them straight into
+ * the text writer w (td.core.textwriter), with no Lua table per row and no
+ * Lua call per row. Stops once w holds max_bytes of text (default 256 KiB;
+ * more = true: take the text and call again) or when no complete row can
+ * be had without waiting for the network (more = false: refill, or the
+ * stream ends; after finish() a stream that ended inside a row raises). */
+static int dec_write(lua_State *L) {
+  tddec *d = checkdec(L, 1);
+  luaL_checkudata(L, 2, TD_TXT_MT);
+  lua_Integer max = luaL_optinteger(L, 3, 256 * 1024);
+  lua_settop(L, 2);
+  lua_Integer n = 0;
+  for (;;) {
+    int k = try_values(L, d);
+    if (k > 0) {
+      size_t pending = td_txt_put_row(L, 2, 3, k - 1);
+      lua_settop(L, 2);
+      n++;
+      if ((lua_Integer)pending >= max) {
+        lua_pushinteger(L, n);
+        lua_pushboolean(L, 1);
+        return 2;
+      }
+      continue;
+    }
+    if (!feed(L, d, 1)) break;
+  }
+  if (d->eof) check_end(L, d);
+  lua_pushinteger(L, n);
+  lua_pushboolean(L, 0);
+  return 2;
 }
 
 static int dec_gc(lua_State *L) {
   tddec *d = checkdec(L, 1);
-  if (d->zinit) {
-    inflateEnd(&d->z);
-    d->zinit = 0;
-  }
+  td_infl_free(d->infl);
+  d->infl = NULL;
   tdbuf_free(&d->out);
   return 0;
 }
 
-void td_rows_register(lua_State *L) {
-  static const luaL_Reg methods[] = {{"source", dec_source}, {"finish", dec_finish},
-                                     {"iter", dec_iter},     {"stats", dec_stats},
-                                     {"feed", dec_feedstr},  {"next", dec_next},
-                                     {NULL, NULL}};
-  /* stack: core loop */
-  if (luaL_newmetatable(L, TD_DEC_MT)) {
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, dec_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 1);
-  lua_pushcfunction(L, l_decoder);
-  lua_setfield(L, -3, "decoder");
-}
+static const luaL_Reg dec_methods[] = {{"source", dec_source}, {"finish", dec_finish},
+                                       {"iter", dec_iter},     {"stats", dec_stats},
+                                       {"feed", dec_feedstr},  {"next", dec_next},
+                                       {"write", dec_write},   {NULL, NULL}};
+static const luaL_Reg dec_meta[] = {{"__gc", dec_gc}, {NULL, NULL}};
+const tdclass td_decoder_class = {TD_DEC_MT, dec_methods, dec_meta};

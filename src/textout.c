@@ -735,29 +735,29 @@ static void usable(lua_State *L, tdtxt *w) {
   }
 }
 
-/* w:row(t) -> bytes waiting to be taken, this row included */
-static int txt_row(lua_State *L) {
-  tdtxt *w = checktxt(L, 1);
+/* Write one row of n cells: from the table at tidx (tidx > 0), else the
+ * values at first..first+n-1. Returns the bytes waiting to be taken. */
+static size_t write_row(lua_State *L, tdtxt *w, int tidx, int first, lua_Unsigned n) {
   usable(L, w);
-  if (w->finished) return luaL_error(L, "the text writer is finished");
-  luaL_checktype(L, 2, LUA_TTABLE);
-  lua_settop(L, 2);
+  if (w->finished) luaL_error(L, "the text writer is finished");
   luaL_checkstack(L, 8, "row");
+  int top = lua_gettop(L), v = top + 1;
   w->mark = w->out.len;
   w->partial = 1;
   w->nents = 0;
   tdbuf_reset(&w->scratch);
   tdbuf *b = &w->out;
-  lua_Unsigned n = lua_rawlen(L, 2);
+#define CELL(i) (tidx > 0 ? lua_rawgeti(L, tidx, (lua_Integer)(i)) \
+                          : (lua_pushvalue(L, first + (int)(i) - 1), lua_type(L, v)))
   switch (w->fmt) {
     case F_CSV:
     case F_TSV: {
       char sep = w->fmt == F_CSV ? ',' : '\t';
       for (lua_Unsigned i = 1; i <= n; i++) {
         if (i > 1) put_char(L, b, sep);
-        lua_rawgeti(L, 2, (lua_Integer)i); /* row v */
-        text_cell(L, w, 3, kind_of(w, i));
-        lua_settop(L, 2);                  /* row */
+        CELL(i); /* ... v */
+        text_cell(L, w, v, kind_of(w, i));
+        lua_settop(L, top);
       }
       if (w->fmt == F_CSV && n == 1 && b->len == w->mark) PUTLIT(L, b, "\"\"");
       put_char(L, b, '\n');
@@ -772,19 +772,32 @@ static int txt_row(lua_State *L) {
       for (lua_Unsigned i = 1; i <= n; i++) {
         if (i > 1) PUTLIT(L, b, ", ");
         if (w->objects) put_key(L, w, i);
-        int t = lua_rawgeti(L, 2, (lua_Integer)i); /* row v */
-        if (t == LUA_TNUMBER && lua_isinteger(L, 3)) put_int(L, b, lua_tointeger(L, 3));
-        else json_cell(L, w, 3, kind_of(w, i));
-        lua_settop(L, 2); /* row */
+        int t = CELL(i); /* ... v */
+        if (t == LUA_TNUMBER && lua_isinteger(L, v)) put_int(L, b, lua_tointeger(L, v));
+        else json_cell(L, w, v, kind_of(w, i));
+        lua_settop(L, top);
       }
       put_char(L, b, w->objects ? '}' : ']');
       if (w->fmt == F_JSONL) put_char(L, b, '\n');
       w->first = 0;
     }
   }
+#undef CELL
   w->partial = 0;
-  lua_pushinteger(L, (lua_Integer)tdbuf_size(b));
+  return tdbuf_size(b);
+}
+
+/* w:row(t) -> bytes waiting to be taken, this row included */
+static int txt_row(lua_State *L) {
+  tdtxt *w = checktxt(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  lua_pushinteger(L, (lua_Integer)write_row(L, w, 2, 0, lua_rawlen(L, 2)));
   return 1;
+}
+
+size_t td_txt_put_row(lua_State *L, int widx, int first, int n) {
+  return write_row(L, checktxt(L, widx), 0, first, (lua_Unsigned)n);
 }
 
 /* w:take([min]) -> the text so far (then cleared), or nil when it is
@@ -862,7 +875,7 @@ static size_t opt_array(lua_State *L, const char *name) {
  * kinds[i]: "bin", "int", "map" or "other" (formats.kind of column i);
  * names[i]: the name of column i (header line, object keys). The header
  * (when asked for and there are names) is the writer's first text. */
-static int l_textwriter(lua_State *L) {
+int td_l_textwriter(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
   tdtxt *w = (tdtxt *)lua_newuserdatauv(L, sizeof *w, 0); /* opts w */
@@ -972,22 +985,9 @@ static int txt_tostring(lua_State *L) {
   return 1;
 }
 
-void td_textout_register(lua_State *L) {
-  static const luaL_Reg methods[] = {{"row", txt_row},     {"take", txt_take},
-                                     {"finish", txt_finish}, {"close", txt_close},
-                                     {NULL, NULL}};
-  /* stack: core loop */
-  if (luaL_newmetatable(L, TD_TXT_MT)) { /* core loop mt */
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, txt_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, txt_close);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, txt_tostring);
-    lua_setfield(L, -2, "__tostring");
-  }
-  lua_pop(L, 1); /* core loop */
-  lua_pushcfunction(L, l_textwriter);
-  lua_setfield(L, -3, "textwriter");
-}
+static const luaL_Reg txt_methods[] = {{"row", txt_row},       {"take", txt_take},
+                                       {"finish", txt_finish}, {"close", txt_close},
+                                       {NULL, NULL}};
+static const luaL_Reg txt_meta[] = {
+    {"__gc", txt_close}, {"__close", txt_close}, {"__tostring", txt_tostring}, {NULL, NULL}};
+const tdclass td_textwriter_class = {TD_TXT_MT, txt_methods, txt_meta};

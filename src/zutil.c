@@ -25,16 +25,12 @@ static int zjob_gc(lua_State *L) {
 static zjob *newjob(lua_State *L) {
   zjob *j = (zjob *)lua_newuserdatauv(L, sizeof *j, 0);
   memset(j, 0, sizeof *j);
-  if (luaL_newmetatable(L, "td.core.zjob")) {
-    lua_pushcfunction(L, zjob_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_setmetatable(L, -2);
+  luaL_setmetatable(L, TD_ZJOB_MT);
   return j;
 }
 
 /* core.gunzip(str) -> str; every gzip member is decoded */
-static int l_gunzip(lua_State *L) {
+int td_l_gunzip(lua_State *L) {
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
   zjob *j = newjob(L);
@@ -65,7 +61,7 @@ static int l_gunzip(lua_State *L) {
 }
 
 /* core.gzip(str [, level]) -> str */
-static int l_gzip(lua_State *L) {
+int td_l_gzip(lua_State *L) {
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
   int level = (int)luaL_optinteger(L, 2, Z_DEFAULT_COMPRESSION);
@@ -89,10 +85,5 @@ static int l_gzip(lua_State *L) {
   return 1;
 }
 
-void td_zutil_register(lua_State *L) {
-  /* stack: core loop */
-  lua_pushcfunction(L, l_gunzip);
-  lua_setfield(L, -3, "gunzip");
-  lua_pushcfunction(L, l_gzip);
-  lua_setfield(L, -3, "gzip");
-}
+static const luaL_Reg zjob_meta[] = {{"__gc", zjob_gc}, {NULL, NULL}};
+const tdclass td_zjob_class = {TD_ZJOB_MT, NULL, zjob_meta};

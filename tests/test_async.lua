@@ -47,7 +47,7 @@ test("map keeps order, bounds concurrency and collects failures", function()
     running = running - 1
     if x == 4 then error("four") end
     return x * 10
-  end, { concurrency = 2 })
+  end, { concurrency = 2, collect = true })
   eq(peak, 2)
   eq(res[1], { ok = true, value = 10 })
   eq(res[6].value, 60)
@@ -117,4 +117,69 @@ test("tasks waiting on tasks: wait_all over a task, chains of 50, map whose fn s
   for i = 1, 200 do many[i] = td.spawn(function() td.sleep(0) return i end) end
   local all = td.wait_all(many)
   for i = 1, 200 do eq(all[i].value, i) end
+end)
+
+test("helpers that wait on many things raise one error listing each failure unless asked to collect", function()
+  local function fails_on_even(x)
+    td.sleep(0.001 * x)
+    if x % 2 == 0 then error(("item %d broke"):format(x), 0) end
+    return x
+  end
+  -- td.map: every item runs to its end, then one error lists each failure
+  local ran = 0
+  local e = raises_kind("some_failed", td.map, { 1, 2, 3, 4, 5 }, function(x)
+    ran = ran + 1
+    return fails_on_even(x)
+  end, { concurrency = 2 })
+  eq(ran, 5)
+  like(e.message, "^td%.map: 2 of 5 failed: #2 item 2 broke; #4 item 4 broke$")
+  eq(#e.failures, 2)
+  eq(e.failures[1].index, 2)
+  eq(e.failures[2].err, "item 4 broke")
+  eq(e.results[5], { ok = true, value = 5 })
+  like(e.hint, "collect = true")
+  -- with collect = true the outcomes come back and nothing is raised
+  local res = td.map({ 1, 2 }, fails_on_even, { collect = true })
+  eq(res[1], { ok = true, value = 1 })
+  eq(res[2].ok, false)
+  -- td.wait_all: the same contract over tasks
+  local tasks = {}
+  for i = 1, 4 do tasks[i] = td.spawn(fails_on_even, i) end
+  e = raises_kind("some_failed", td.wait_all, tasks)
+  like(e.message, "^td%.wait_all: 2 of 4 failed: #2 item 2 broke; #4 item 4 broke$")
+  for _, task in ipairs(tasks) do ok(task.status ~= "running") end
+  res = td.wait_all(tasks, { collect = true })
+  eq(res[3], { ok = true, value = 3 })
+  eq(res[4].err, "item 4 broke")
+  -- td.wait with several tasks: the same; with one, the task's own error
+  e = raises_kind("some_failed", td.wait, tasks[1], tasks[2], tasks[4])
+  like(e.message, "^td%.wait: 2 of 3 failed: #2 item 2 broke; #3 item 4 broke$")
+  eq(t.raises(td.wait, tasks[2]), "item 2 broke")
+  -- all well: no error, the outcomes in order
+  res = td.wait_all { td.spawn(function() return "x" end) }
+  eq(res[1], { ok = true, value = "x" })
+  -- many failures: the first ten are spelt out
+  local many = {}
+  for i = 1, 25 do many[i] = i * 2 end
+  e = raises_kind("some_failed", td.map, many, fails_on_even)
+  like(e.message, "25 of 25 failed: #1 item 2 broke;.*#10 item 20 broke; and 15 more$")
+end)
+
+test("a script whose waits failed exits non-zero and says what failed", function()
+  local code, _, err = t.run("-e " .. t.sh_quote([[
+    local a = td.spawn(function() error("attempt 7 failed", 0) end)
+    local b = td.spawn(function() return 1 end)
+    td.wait_all { a, b }
+    print("not reached")]]))
+  eq(code, 1)
+  like(err, "some_failed: td%.wait_all: 1 of 2 failed: #1 attempt 7 failed")
+end)
+
+test("wait_all, map and wait reject bad arguments and unknown options with usage errors", function()
+  like(raises_kind("usage", td.wait_all, nil).message, "'list' to 'td%.wait_all'")
+  like(raises_kind("usage", td.wait_all, { 42 }).message, "item #1 is a number")
+  like(raises_kind("usage", td.wait_all, {}, 5).message, "td%.wait_all")
+  like(raises_kind("usage", td.wait_all, {}, { concurrency = 0 }).message, "concurrency")
+  like(raises_kind("usage", td.map, {}, print, { colect = true }).message, "did you mean 'collect'")
+  raises_kind("usage", td.wait)
 end)

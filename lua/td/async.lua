@@ -90,6 +90,7 @@ end
 local function step_task(item)
   local co = item[1]
   local task = tasks[co]
+  if not task or task.status ~= "running" then return end -- cancelled (async.cancel)
   local res = pack(coresume(co, unpack(item, 2, item.n)))
   if costatus(co) == "dead" then -- returned or raised
     finish(task, unpack(res, 1, res.n))
@@ -216,38 +217,92 @@ local function wait_task(task)
 end
 
 --- td.wait(task, ...): wait for every task. With one task, returns its
--- results; with several, the first result of each. Raises the first
--- failure (after all have finished).
+-- results, or raises its error as it is. With several, returns the first
+-- result of each; when any failed, raises one `some_failed` error listing
+-- each failure, after all have finished (the contract of td.wait_all).
 function M.wait(...)
   local n = select("#", ...)
+  if n == 0 then
+    errors.raise { kind = "usage", message = "td.wait: expected one or more tasks returned by td.spawn" }
+  end
   for i = 1, n do wait_task((select(i, ...))) end
   if n == 1 then
     local t = ...
     if t.status == "failed" then error(t.err, 0) end
     return unpack(t.results, 1, t.results.n)
   end
-  local out = {}
+  local out, records = {}, {}
   for i = 1, n do
     local t = select(i, ...)
-    if t.status == "failed" then error(t.err, 0) end
-    out[i] = t.results[1]
+    if t.status == "failed" then records[i] = { ok = false, err = t.err }
+    else
+      out[i] = t.results[1]
+      records[i] = { ok = true, value = t.results[1] }
+    end
   end
+  M.settle("td.wait", records, n)
   return unpack(out, 1, n)
+end
+
+-- the number of failures spelt out in a some_failed message
+local LISTED = 10
+
+--- The one contract of every helper that waits on many things (td.wait
+-- with several tasks, td.map, td.wait_all): `records` is the list of
+-- per-item outcomes { {ok = true, value =} | {ok = false, err =} }; when
+-- any item failed and the caller did not ask to collect, raise one error
+-- of kind `some_failed` whose message lists each failure (index and
+-- error, the first ten spelt out) and whose fields are `failures` (an array
+-- of { index =, err = }), `results` (the records) and `total`. Returns
+-- records otherwise.
+function M.settle(fname, records, total, collect)
+  if collect then return records end
+  local failures = {}
+  for i = 1, total do
+    local r = records[i]
+    if r and not r.ok then failures[#failures + 1] = { index = i, err = r.err } end
+  end
+  if #failures == 0 then return records end
+  local parts = {}
+  for k = 1, math.min(#failures, LISTED) do
+    local f = failures[k]
+    local text = tostring(f.err):gsub("%s*\n%s*", " ")
+    if #text > 300 then text = text:sub(1, 300) .. "..." end
+    parts[#parts + 1] = ("#%d %s"):format(f.index, text)
+  end
+  if #failures > LISTED then parts[#parts + 1] = ("and %d more"):format(#failures - LISTED) end
+  errors.raise {
+    kind = "some_failed", failures = failures, results = records, total = total,
+    message = ("%s: %d of %d failed: %s"):format(fname, #failures, total, table.concat(parts, "; ")),
+    hint = "pass {collect = true} to get every outcome instead of an error",
+  }
 end
 
 function Task:wait() return M.wait(self) end
 
---- td.map(list, fn, {concurrency = 8}): fn(item, i) for every item, at most
--- `concurrency` at a time. Returns { {ok = true, value = v} | {ok = false,
--- err = e} } in the order of list; never raises for a failed item.
+local MAP_OPTS = { concurrency = true, collect = true }
+
+--- td.map(list, fn, {concurrency = 8, collect = false}): fn(item, i) for
+-- every item of the array `list`, at most `concurrency` at a time, each in
+-- a task. Returns { {ok = true, value = v} | {ok = false, err = e} } in the
+-- order of list. When any item failed, raises one `some_failed` error
+-- listing each failure (err.failures, err.results; see async.settle) once
+-- every item has finished, unless `collect = true`, which returns the
+-- records whatever happened.
 function M.map(list, fn, opts)
   errors.check("td.map", "list", list, "table")
   errors.check("td.map", "fn", fn, "function")
-  opts = opts or {}
+  opts = errors.opts("td.map", opts, MAP_OPTS)
   local conc = opts.concurrency or 8
   if math.type(conc) ~= "integer" or conc < 1 then
     errors.raise { kind = "usage", message = "td.map: concurrency must be a positive integer" }
   end
+  return M.run_all("td.map", list, fn, conc, opts.collect)
+end
+
+--- Run fn(item, i) over list with `conc` workers and settle the outcomes
+-- (the engine of td.map and td.wait_all).
+function M.run_all(fname, list, fn, conc, collect)
   local results, nxt, n = {}, 1, #list
   local function worker()
     while nxt <= n do
@@ -262,7 +317,7 @@ function M.map(list, fn, opts)
   for w = 1, math.min(conc, n) do workers[w] = M.spawn(worker) end
   for _, w in ipairs(workers) do wait_task(w) end
   for _, w in ipairs(workers) do if w.status == "failed" then error(w.err, 0) end end
-  return results
+  return M.settle(fname, results, n, collect)
 end
 
 --- Parse a duration: 30, "30s", "10m", "2h", "1d", "1h30m".
@@ -278,21 +333,54 @@ function M.duration(v)
   return any and total or nil
 end
 
---- td.every(interval, fn): run fn() now and then every interval (seconds or
--- "10m"); returns the task. A failing fn stops the repetition (the task fails).
-function M.every(interval, fn)
-  local secs = M.duration(interval)
-  if not secs or secs <= 0 then
-    errors.raise { kind = "usage", message = "td.every: interval must be seconds or a duration like \"10m\"" }
+--- td.every(interval, fn, opts): see td.loops (runs on a fixed grid
+-- without drift, skips overlapping runs, stops cleanly on SIGINT/SIGTERM).
+function M.every(interval, fn, opts)
+  return require("td.loops").every(interval, fn, opts)
+end
+
+--- async.cancel(task, err) -> true if the task was running: it ends at once
+-- as failed with err; its coroutine is closed (to-be-closed variables run)
+-- and the requests it waited for are cancelled. Waiters of the task wake.
+function M.cancel(task, err)
+  if getmetatable(task) ~= Task or task.status ~= "running" then return false end
+  local co = task.co
+  if co == corunning() then
+    errors.raise { kind = "usage", message = "a task cannot cancel itself" }
   end
-  errors.check("td.every", "fn", fn, "function")
-  return M.spawn(function()
-    while true do
-      local started = now()
-      if fn() == false then return end
-      M.sleep(math.max(0, secs - (now() - started)))
+  for req, w in pairs(req_waiter) do
+    if w == co then
+      req_waiter[req] = nil
+      pcall(req.cancel, req)
     end
-  end)
+  end
+  if costatus(co) == "suspended" then coroutine.close(co) end
+  finish(task, false, err)
+  return true
+end
+
+--- async.wait_any(tasks) -> the first task of the list that is (or becomes)
+-- finished; waits without blocking other tasks.
+function M.wait_any(list)
+  local function first_done()
+    for _, t in ipairs(list) do if t.status ~= "running" then return t end end
+  end
+  local done = first_done()
+  if done then return done end
+  local w = current()
+  for _, t in ipairs(list) do t.waiters[#t.waiters + 1] = w end
+  if w == MAIN then
+    run_until(function() return first_done() ~= nil end)
+  else
+    while not first_done() do coyield() end
+  end
+  -- no stale wake-ups later from the others
+  for _, t in ipairs(list) do
+    if t.waiters then
+      for i = #t.waiters, 1, -1 do if t.waiters[i] == w then table.remove(t.waiters, i) end end
+    end
+  end
+  return first_done()
 end
 
 M.Task = Task

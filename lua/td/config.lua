@@ -59,6 +59,8 @@ function M.read_tdconf(path)
     end
   end
   f:close()
+  -- a key in the file is a secret the process knows, used or not
+  redact.add(values["account.apikey"])
   return values
 end
 

@@ -14,6 +14,11 @@ Error.__index = Error
 Error.__name = "td.error"
 M.Error = Error
 
+-- a string field added to an error after it was made is masked too
+function Error.__newindex(e, k, v)
+  rawset(e, k, type(v) == "string" and redact.text(v) or v)
+end
+
 local function one_line(s)
   return (tostring(s):gsub("%s*\n%s*", " "):gsub("%s+$", ""))
 end
@@ -39,13 +44,23 @@ function M.is(v, kind)
   return getmetatable(v) == Error and (kind == nil or v.kind == kind)
 end
 
+-- fields holding what a server sent, masked deeply (other tables, such as
+-- the outcomes of a some_failed error, belong to the caller and are kept)
+local SERVER_TABLES = { details = true, data = true, response = true }
+
 --- Make an error object from a table of fields (kind and message required).
+-- Every string field (message, body, url, request_id, hint, ...) and what
+-- the server sent in `details` pass through td.redact: no field of an error
+-- can show a secret the process knows.
 function M.new(fields)
   local e = {}
-  for k, v in pairs(fields) do e[k] = v end
+  for k, v in pairs(fields) do
+    if type(v) == "string" then v = redact.text(v)
+    elseif SERVER_TABLES[k] then v = redact.value(v) end
+    e[k] = v
+  end
   e.kind = e.kind or "error"
   e.message = redact.text(e.message and tostring(e.message) or e.kind)
-  if e.body then e.body = redact.text(e.body) end
   return setmetatable(e, Error)
 end
 

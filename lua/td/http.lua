@@ -255,7 +255,7 @@ end
 -- r = { method, path | url, base = "api"|"workflow", query, form, json, body,
 --       content_type, headers, idempotent, auth = false | function(key) ->
 --       {header lines}, raw = true, ok = {status...}, timeout, deadline,
---       expect, resolve, identity, describe }
+--       expect, resolve, identity, describe, dry_run_send }
 --   deadline (a core.now() time) bounds the whole call: each try's
 --   timeout is cut to what is left, and no retry starts past it.
 --   expect(data) -> nil when the decoded answer has the expected shape,
@@ -271,6 +271,9 @@ end
 --   the call with it (nothing is sent twice).
 --   identity = { field = value, ... }: copied into the error raised when
 --   the outcome stays unknown, with a hint telling how to find it.
+-- `describe` (a string, or a function(r) returning one) says in TD's words
+-- what a request that changes something would do ("kill job 1024"): under
+-- --dry-run such a request is not sent and td.dryrun prints that instead.
 -- Returns the decoded JSON (or the raw body with raw = true) and the
 -- response table { status, headers, body, elapsed, attempts, maybe_sent }
 -- (maybe_sent: an earlier try of this call may have reached the server).
@@ -285,9 +288,7 @@ function M.request(client, r)
   local shown = redact.text(url)
 
   if client.dry_run and not (IDEMPOTENT[method] and method ~= "DELETE") and not r.dry_run_send then
-    io.stderr:write(("[dry-run] %s %s%s\n"):format(method, shown,
-      r.form and ("  " .. redact.text(M.encode_form(r.form))) or ""))
-    return { dry_run = true }, { status = 0, headers = {}, body = "", dry_run = true, attempts = 0 }
+    return require("td.dryrun").intercept(r, method, shown)
   end
 
   local started = now()

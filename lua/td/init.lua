@@ -19,6 +19,7 @@ local td = { VERSION = VERSION, null = core.null }
 local SUBMODULES = {
   log = "td.log", time = "td.time", pretty = "td.pretty", errors = "td.errors",
   async = "td.async", http = "td.http", redact = "td.redact",
+  csv = "td.csv", tsv = "td.tsv", json = "td.json", jsonl = "td.jsonl",
 }
 
 -- the modules whose methods make up a client, one area of the API each
@@ -27,9 +28,11 @@ local CLIENT_MODULES = {
   "td.v3.databases",
   "td.v3.jobs",
   "td.v3.import",
+  "td.v3.import_file",
   "td.v3.bulk_import",
   "td.v3.tables",
   "td.v3.schedules",
+  "td.v3.schedule_range",
   "td.v3.results",
   "td.v3.connections",
   "td.v3.users",
@@ -69,11 +72,11 @@ end
 
 for _, name in ipairs {
   "server_status", "account", "databases", "database", "tables", "table",
-  "jobs", "job", "job_status", "query", "kill", "request", "import",
+  "jobs", "job", "job_status", "query", "kill", "request", "import", "import_file",
   "create_database", "delete_database", "create_table", "delete_table", "swap_table",
   "rename_table", "update_table", "update_schema", "append_schema", "tail", "deleted_tables",
   "schedules", "schedule", "create_schedule", "update_schedule", "delete_schedule",
-  "run_schedule", "schedule_history", "results", "create_result", "delete_result",
+  "run_schedule", "run_schedule_range", "schedule_history", "results", "create_result", "delete_result",
   "export", "users", "user", "trino",
 } do
   td[name] = function(...)
@@ -106,19 +109,75 @@ for _, name in ipairs(async_fns) do
   td[name] = function(...) return require("td.async")[name](...) end
 end
 
---- td.wait_all(list, opts) - wait for every task or object with :wait(opts)
--- (jobs, attempts) concurrently. Returns { {ok =, value =, err =}, ... } in
--- order; never raises for one item's failure.
+--- td.wait_all(list, opts) - wait concurrently for every item of the array
+-- `list`: tasks (td.spawn) or objects with :wait(opts) such as jobs and
+-- attempts. opts: `collect` (default false), `concurrency` (default: all at
+-- once), `progress` (one summary for the list), and the options of the
+-- items' wait (timeout, ...), passed on.
+-- Returns { {ok = true, value =} | {ok = false, err =}, ... } in order.
+-- When any item failed, raises one `some_failed` error listing each
+-- failure (err.failures = { {index =, err =} }, err.results = the records)
+-- after every item has finished, so a runbook whose waits failed exits
+-- non-zero; with `collect = true` it returns the records instead.
 function td.wait_all(list, opts)
   local async = require "td.async"
-  return async.map(list, function(x)
-    if getmetatable(x) == async.Task then return async.wait(x) end
-    return x:wait(opts)
-  end, { concurrency = (opts and opts.concurrency) or math.max(1, #list) })
+  local errors = require "td.errors"
+  errors.check("td.wait_all", "list", list, "table")
+  opts = errors.opts("td.wait_all", opts, nil)
+  local wait_opts
+  for k, v in pairs(opts) do
+    if k ~= "collect" and k ~= "concurrency" then
+      wait_opts = wait_opts or {}
+      wait_opts[k] = v
+    end
+  end
+  local conc = opts.concurrency or math.max(1, #list)
+  if math.type(conc) ~= "integer" or conc < 1 then
+    errors.raise { kind = "usage", message = "td.wait_all: concurrency must be a positive integer" }
+  end
+  for i = 1, #list do
+    local x = list[i]
+    if getmetatable(x) ~= async.Task and not (type(x) == "table" and type(x.wait) == "function") then
+      errors.raise { kind = "usage", message = ("td.wait_all: item #%d is a %s, not a task or an object with :wait()")
+        :format(i, type(x)) }
+    end
+  end
+  -- progress is one summary for the whole list (td.progress), not a line per object
+  local group = require("td.progress").group(list, { enabled = opts.progress, label = "wait_all" })
+  local ok, res = pcall(async.run_all, "td.wait_all", list, function(x, i)
+    group:attach(i)
+    local fine, v = pcall(function()
+      if getmetatable(x) == async.Task then return async.wait(x) end
+      return x:wait(wait_opts)
+    end)
+    group:finish(i, fine)
+    if not fine then error(v, 0) end
+    return v
+  end, conc, opts.collect)
+  group:done()
+  if not ok then error(res, 0) end
+  return res
 end
 
---- td.confirm(question) - ask on the terminal; raises `aborted` unless the
--- answer is yes. Without a terminal it raises (a cron job cannot answer)
+-- runbook helpers (docs/runbooks.md), each documented where it is defined
+local RUNBOOK_FNS = {
+  step = { "td.journal", "step" },       -- resumable steps
+  cron = { "td.loops", "cron" },         -- cron loops
+  retry = { "td.flow", "retry" },  timeout = { "td.flow", "timeout" },  race = { "td.flow", "race" },
+  on_error = { "td.run", "on_error" },   lock = { "td.run", "lock" },   strict = { "td.run", "strict" },
+}
+for name, where in pairs(RUNBOOK_FNS) do
+  td[name] = function(...) return require(where[1])[where[2]](...) end
+end
+
+--- td.journal(path) - record td.step results in path (as --journal); see td/journal.lua.
+function td.journal(path) require("td.journal").open(path) end
+
+--- td.notify(url, message_or_table, opts) - post an alert; see td/notify.lua.
+function td.notify(...) return require("td.notify")(...) end
+
+--- td.confirm(question) - ask on the terminal; raises `declined` (exit
+-- status 8) unless the answer is yes. Without a terminal it raises (a cron job cannot answer)
 -- unless tdlua runs with --yes, which answers yes (and says so on stderr).
 -- Under --dry-run nothing would be changed, so it answers yes as well.
 function td.confirm(question)
@@ -130,7 +189,7 @@ function td.confirm(question)
   end
   if not core.isatty(0) then
     errors.raise {
-      kind = "aborted", message = "confirmation needed but stdin is not a terminal: " .. tostring(question),
+      kind = "declined", message = "confirmation needed but stdin is not a terminal: " .. tostring(question),
       hint = "run tdlua --yes to answer yes without asking",
     }
   end
@@ -138,7 +197,7 @@ function td.confirm(question)
   io.stderr:flush()
   local answer = io.stdin:read("l")
   if answer and answer:match("^%s*[yY]") then return true end
-  errors.raise { kind = "aborted", message = "not confirmed" }
+  errors.raise { kind = "declined", message = "not confirmed: " .. tostring(question) }
 end
 
 setmetatable(td, {

@@ -111,11 +111,7 @@ function M.job(client, r, key, fields)
     end
     error(d, 0)
   end
-  if resp.dry_run then
-    local t = { job_id = "(dry-run)", status = "dry-run", dry_run = true }
-    for k, v in pairs(fields) do t[k] = v end
-    return jobmod().wrap(client, t)
-  end
+  if resp.dry_run then return require("td.dryrun").job(client, fields) end
   if resp.resolved then return d end
   local t = { job_id = job_id_of(d), status = "queued" }
   if type(d.database) == "string" then t.database = d.database end

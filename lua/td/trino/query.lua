@@ -384,6 +384,10 @@ function M.submit(client, sql, opts)
     method = "POST", url = base .. "/v1/statement", body = sql,
     content_type = "text/plain; charset=utf-8", headers = headers, auth = auth,
     raw = true, deadline = st.deadline, idempotent = false,
+    describe = function()
+      return ("run a Trino query%s:%s"):format(db and (" on database " .. db) or "",
+        require("td.dryrun").block(sql))
+    end,
   })
   if resp.dry_run then
     q.state = "DRY_RUN"

@@ -2,16 +2,17 @@
 -- /v3/access_control and /v3/policy_group_tags): policies, the users they
 -- are attached to, their permissions and column permissions, users'
 -- permissions and profile options, policy groups and the delegated admins
--- and users of policy group tags.
+-- and users of policy group tags. Declared as data (td/ops.lua turns each
+-- declaration into a client method).
 -- Ids (policies, users, groups, accounts) are returned as strings and
 -- accepted as strings or integers.
-local http = require "td.http"
 local json = require "cjson.safe"
+local ops = require "td.ops"
 local shape = require "td.v3.shape"
 local args = require "td.v3.args"
 
 local M = {}
-local id_arg, usage = args.id, args.usage
+local usage = args.usage
 
 -- JSON bodies: lua-cjson writes an empty table as {}; every empty table
 -- below the top level of these bodies is a list (policy_ids, user_ids,
@@ -25,29 +26,22 @@ local function mark_empty(v, depth)
   return out
 end
 
-local function send(self, method, path, body, extra)
-  local r = { method = method, path = path, idempotent = method ~= "POST" }
-  if body ~= nil then
-    local text = assert(json.encode(mark_empty(body, 0)))
+-- a request hook sending body(call) as this API's JSON
+local function json_body(body)
+  return function(r, call)
+    local text = assert(json.encode(mark_empty(body(call), 0)))
     r.body = text:gsub('"\\u0000tdlua%-empty%-array\\u0000"', "[]")
     r.content_type = "application/json"
+    r.form = nil
   end
-  for k, v in pairs(extra or {}) do r[k] = v end
-  return (http.request(self, r))
 end
-
-local function get(self, path) return (http.request(self, { path = path })) end
 
 local function policy(p) return shape.object(p, { "id", "account_id" }) end
 
-local function list(items, fn)
-  local out = {}
-  for i, x in ipairs(type(items) == "table" and items or {}) do out[i] = fn(x) end
-  return out
-end
-
 local function strings(items)
-  return list(items, function(x) return tostring(x) end)
+  local out = {}
+  for i, x in ipairs(items) do out[i] = tostring(x) end
+  return out
 end
 
 local function group(g)
@@ -58,124 +52,21 @@ end
 
 local function ac_user(u)
   u = shape.object(u, { "user_id", "account_id" })
-  if type(u) == "table" and type(u.policies) == "table" then u.policies = list(u.policies, policy) end
+  if type(u) == "table" and type(u.policies) == "table" then
+    for i, p in ipairs(u.policies) do u.policies[i] = policy(p) end
+  end
   return u
 end
 
-local function pid(fname, v) return id_arg(fname, "policy_id", v) end
-local function uid(fname, v) return id_arg(fname, "user_id", v) end
-local function gid(fname, v) return id_arg(fname, "group", v) end
+local function plain_object(x) return shape.object(x, {}) end
 
 local function int_or_string(s) return math.tointeger(tonumber(s)) or s end
 
--- ---------------------------------------------------------------------------
--- Policies
-
---- client:policies{column_permission_tag =} -> array of policies ({id,
--- account_id, name, description, user_count}).
-function M:policies(opts)
-  opts = args.opts("policies", opts, { column_permission_tag = true })
-  args.fields("policies", opts, { column_permission_tag = "string" })
-  local d = http.request(self, { path = "/v3/access_control/policies",
-    query = { column_permission_tag = opts.column_permission_tag } })
-  return list(d, policy)
+local function ints(ids)
+  local out = {}
+  for i, v in ipairs(ids) do out[i] = int_or_string(v) end
+  return out
 end
-
---- client:policy(policy_id) -> one policy (raises not_found).
-function M:policy(policy_id)
-  local id = pid("policy", policy_id)
-  return policy(get(self, http.path("/v3/access_control/policies/%s", id)))
-end
-
---- client:create_policy{name =, description =} -> the new policy.
-function M:create_policy(opts)
-  if type(opts) ~= "table" then
-    usage(("bad argument 'opts' to 'create_policy' (table expected, got %s)"):format(opts == nil and "no value" or type(opts)))
-  end
-  opts = args.opts("create_policy", opts, { name = true, description = true })
-  args.fields("create_policy", opts, { name = "string", description = "string" })
-  if not opts.name or opts.name == "" then usage("create_policy: opts.name is required") end
-  return policy(send(self, "POST", "/v3/access_control/policies",
-    { policy = args.pick(opts, { "name", "description" }) }))
-end
-
---- client:update_policy(policy_id, {name =, description =}) -> the policy.
-function M:update_policy(policy_id, opts)
-  local id = pid("update_policy", policy_id)
-  opts = args.opts("update_policy", opts, { name = true, description = true })
-  args.fields("update_policy", opts, { name = "string", description = "string" })
-  if next(opts) == nil then usage("update_policy: nothing to update (opts is empty)") end
-  return policy(send(self, "PATCH", http.path("/v3/access_control/policies/%s", id),
-    { policy = args.pick(opts, { "name", "description" }) }))
-end
-
---- client:delete_policy(policy_id) -> the deleted policy.
-function M:delete_policy(policy_id)
-  local id = pid("delete_policy", policy_id)
-  return policy(send(self, "DELETE", http.path("/v3/access_control/policies/%s", id)))
-end
-
---- client:user_policies(user_id) -> array of the policies attached to a user.
-function M:user_policies(user_id)
-  local u = uid("user_policies", user_id)
-  return list(get(self, http.path("/v3/access_control/users/%s/policies", u)), policy)
-end
-
---- client:set_user_policies(user_id, policy_ids) -> the user's policies:
--- exactly these policies are attached to the user afterwards.
-function M:set_user_policies(user_id, policy_ids)
-  local u = uid("set_user_policies", user_id)
-  local ids = args.ids("set_user_policies", "policy_ids", policy_ids)
-  return list(send(self, "PATCH", http.path("/v3/access_control/users/%s/policies", u),
-    { policy_ids = ids }), policy)
-end
-
---- client:attach_policy(user_id, policy_id) -> the policy: attaches it to the user.
-function M:attach_policy(user_id, policy_id)
-  local u, p = uid("attach_policy", user_id), pid("attach_policy", policy_id)
-  return policy(send(self, "POST", http.path("/v3/access_control/users/%s/policies/%s", u, p), nil,
-    { form = {}, idempotent = true }))
-end
-
---- client:detach_policy(user_id, policy_id) -> the policy: detaches it from the user.
-function M:detach_policy(user_id, policy_id)
-  local u, p = uid("detach_policy", user_id), pid("detach_policy", policy_id)
-  return policy(send(self, "DELETE", http.path("/v3/access_control/users/%s/policies/%s", u, p)))
-end
-
---- client:policy_users(policy_id) -> array of the users the policy is
--- attached to ({user_id, account_id, email, name}).
-function M:policy_users(policy_id)
-  local p = pid("policy_users", policy_id)
-  return list(get(self, http.path("/v3/access_control/policies/%s/users", p)), ac_user)
-end
-
---- client:set_policy_users(policy_id, user_ids) -> array of access control
--- users: exactly these users have the policy afterwards.
-function M:set_policy_users(policy_id, user_ids)
-  local p = pid("set_policy_users", policy_id)
-  local ids = args.ids("set_policy_users", "user_ids", user_ids)
-  for i, v in ipairs(ids) do ids[i] = int_or_string(v) end
-  return list(send(self, "PATCH", http.path("/v3/access_control/policies/%s/users", p),
-    { user_ids = ids }), ac_user)
-end
-
---- client:add_policy_user(policy_id, user_id) -> the policy: attaches it to
--- the user (the same as attach_policy, seen from the policy).
-function M:add_policy_user(policy_id, user_id)
-  local p, u = pid("add_policy_user", policy_id), uid("add_policy_user", user_id)
-  return policy(send(self, "POST", http.path("/v3/access_control/policies/%s/users/%s", p, u), nil,
-    { form = {}, idempotent = true }))
-end
-
---- client:remove_policy_user(policy_id, user_id) -> the policy: detaches it from the user.
-function M:remove_policy_user(policy_id, user_id)
-  local p, u = pid("remove_policy_user", policy_id), uid("remove_policy_user", user_id)
-  return policy(send(self, "DELETE", http.path("/v3/access_control/policies/%s/users/%s", p, u)))
-end
-
--- ---------------------------------------------------------------------------
--- Permissions
 
 -- {ResourceType = {{operation =, ...}, ...}, ...}
 local function check_permissions(fname, t)
@@ -193,34 +84,8 @@ local function check_permissions(fname, t)
   return t
 end
 
---- client:policy_permissions(policy_id) -> the policy's permissions:
--- { WorkflowProject = {{operation = "view", ...}}, Databases = {...}, ... }.
-function M:policy_permissions(policy_id)
-  local p = pid("policy_permissions", policy_id)
-  return get(self, http.path("/v3/access_control/policies/%s/permissions", p))
-end
-
---- client:update_policy_permissions(policy_id, permissions) -> the policy's
--- permissions; each resource type given replaces that type's grants.
-function M:update_policy_permissions(policy_id, permissions)
-  local p = pid("update_policy_permissions", policy_id)
-  check_permissions("update_policy_permissions", permissions)
-  return send(self, "PATCH", http.path("/v3/access_control/policies/%s/permissions", p), permissions)
-end
-
---- client:policy_column_permissions(policy_id) -> array of column
--- permissions ({tags = {...}, except =, masking = "hash"|nil}).
-function M:policy_column_permissions(policy_id)
-  local p = pid("policy_column_permissions", policy_id)
-  return list(get(self, http.path("/v3/access_control/policies/%s/column_permissions", p)), function(x) return shape.object(x, {}) end)
-end
-
---- client:update_policy_column_permissions(policy_id, list) -> the new list:
--- replaces the policy's column permissions.
---   c:update_policy_column_permissions(7, {{ tags = {"pii"}, masking = "hash" }})
-function M:update_policy_column_permissions(policy_id, perms)
-  local fname = "update_policy_column_permissions"
-  local p = pid(fname, policy_id)
+local function check_column_permissions(call)
+  local fname, perms = call.decl.name, call.args.column_permissions
   args.array(fname, "column_permissions", perms, function(x, i)
     local where = ("%s: column_permissions[%d]"):format(fname, i)
     if type(x) ~= "table" then usage(where .. " must be a table {tags =, except =, masking =}") end
@@ -230,176 +95,217 @@ function M:update_policy_column_permissions(policy_id, perms)
     if x.except ~= nil and type(x.except) ~= "boolean" then usage(where .. ".except must be a boolean") end
     if x.masking ~= nil and type(x.masking) ~= "string" then usage(where .. ".masking must be a string such as \"hash\"") end
   end)
-  return list(send(self, "PATCH", http.path("/v3/access_control/policies/%s/column_permissions", p),
-    { column_permissions = perms }), function(x) return shape.object(x, {}) end)
 end
 
--- ---------------------------------------------------------------------------
--- Users
-
---- client:access_control_users() -> array of users with their permissions
--- and policies ({user_id, account_id, permissions, policies}).
-function M:access_control_users()
-  return list(get(self, "/v3/access_control/users"), ac_user)
-end
-
---- client:access_control_user(user_id) -> one user's permissions and policies.
-function M:access_control_user(user_id)
-  local u = uid("access_control_user", user_id)
-  return ac_user(get(self, http.path("/v3/access_control/users/%s", u)))
-end
-
---- client:update_user_permissions(user_id, permissions) -> {user_id,
--- permissions}: the permissions a user has outside any policy.
-function M:update_user_permissions(user_id, permissions)
-  local u = uid("update_user_permissions", user_id)
-  check_permissions("update_user_permissions", permissions)
-  return ac_user(send(self, "PATCH", http.path("/v3/access_control/users/%s/permissions", u), permissions))
-end
-
---- client:user_profile_options(user_id) -> { key = value|nil, ... }: every
--- profile option with its resolved value for the user.
-function M:user_profile_options(user_id)
-  local u = uid("user_profile_options", user_id)
-  return shape.object(get(self, http.path("/v3/access_control/users/%s/profile_options", u)), {})
-end
-
-local function option_key(fname, key)
-  return args.name(fname, "key", key)
-end
-
---- client:user_profile_option(user_id, key) -> the option's resolved value
--- (nil when unset without a default; raises not_found for an unknown key).
-function M:user_profile_option(user_id, key)
-  local u = uid("user_profile_option", user_id)
-  option_key("user_profile_option", key)
-  local d = get(self, http.path("/v3/access_control/users/%s/profile_options/%s", u, key))
-  local v = d[key]
+local function profile_value(d, call)
+  local v = d[call.args.key]
   if v == json.null then v = nil end
   return v
 end
 
---- client:set_user_profile_option(user_id, key, value) -> the value now in
--- effect (admins only).
-function M:set_user_profile_option(user_id, key, value)
-  local u = uid("set_user_profile_option", user_id)
-  option_key("set_user_profile_option", key)
-  args.name("set_user_profile_option", "value", value)
-  local d = send(self, "PUT", http.path("/v3/access_control/users/%s/profile_options/%s", u, key), { value = value })
-  local v = d[key]
-  if v == json.null then v = nil end
-  return v
-end
+local POLICY_ID = { "policy_id", "id", "a policy's id" }
+local USER_ID = { "user_id", "id", "a user's id" }
+local GROUP = { "group", "id", "a policy group's id or taggable name" }
+local TAG = { "tag", "name", "a policy group tag" }
+local KEY = { "key", "name", "a profile option's key" }
+local P = "/v3/access_control"
 
---- client:delete_user_profile_option(user_id, key) -> true: the option goes
--- back to the account default (admins only).
-function M:delete_user_profile_option(user_id, key)
-  local u = uid("delete_user_profile_option", user_id)
-  option_key("delete_user_profile_option", key)
-  send(self, "DELETE", http.path("/v3/access_control/users/%s/profile_options/%s", u, key))
-  return true
-end
+ops.define(M, "v3.access_control", {
+  -- Policies
+  { name = "policies", path = P .. "/policies",
+    opts = { { "column_permission_tag", "string", "only policies with this column permission tag" } },
+    answer = { "table" }, each = policy,
+    returns = "array of policies ({id, account_id, name, description, user_count})",
+    doc = "The account's access control policies.", example = "for _, p in ipairs(c:policies()) do print(p.id, p.name) end" },
 
--- ---------------------------------------------------------------------------
--- Policy groups (a group is named by its id or its taggable name)
+  { name = "policy", path = P .. "/policies/{policy_id}", args = { POLICY_ID },
+    answer = "table", unwrap = policy, returns = "one policy", errors = "not_found",
+    doc = "One policy.", example = "c:policy(7).name" },
 
---- client:policy_groups() -> array of policy groups ({id, account_id, name,
--- taggable_name, description, policy_count, created_at, updated_at}).
-function M:policy_groups()
-  return list(get(self, "/v3/access_control/policy_groups"), group)
-end
+  { name = "create_policy", method = "POST", path = P .. "/policies", opts_required = true,
+    opts = { { "name", "string", "the policy's name", required = true }, { "description", "string", "free text" } },
+    request = json_body(function(call) return { policy = args.pick(call.opts, { "name", "description" }) } end),
+    answer = "table", unwrap = policy, returns = "the new policy",
+    doc = "Create a policy.", example = 'c:create_policy{ name = "analysts" }' },
 
---- client:policy_group(id_or_taggable_name) -> one policy group.
-function M:policy_group(g)
-  local id = gid("policy_group", g)
-  return group(get(self, http.path("/v3/access_control/policy_groups/%s", id)))
-end
+  { name = "update_policy", method = "PATCH", path = P .. "/policies/{policy_id}", idempotent = true,
+    args = { POLICY_ID }, needs_opts = true,
+    opts = { { "name", "string", "a new name" }, { "description", "string", "a new description" } },
+    request = json_body(function(call) return { policy = args.pick(call.opts, { "name", "description" }) } end),
+    answer = "table", unwrap = policy, returns = "the policy",
+    doc = "Change a policy's name or description.", example = 'c:update_policy(7, { description = "read only" })' },
 
---- client:create_policy_group{name =} -> the new policy group.
-function M:create_policy_group(opts)
-  if type(opts) ~= "table" then
-    usage(("bad argument 'opts' to 'create_policy_group' (table expected, got %s)"):format(opts == nil and "no value" or type(opts)))
-  end
-  opts = args.opts("create_policy_group", opts, { name = true })
-  args.fields("create_policy_group", opts, { name = "string" })
-  if not opts.name or opts.name == "" then usage("create_policy_group: opts.name is required") end
-  return group(send(self, "POST", "/v3/access_control/policy_groups", { name = opts.name }))
-end
+  { name = "delete_policy", method = "DELETE", path = P .. "/policies/{policy_id}", args = { POLICY_ID },
+    answer = "table", unwrap = policy, returns = "the deleted policy",
+    doc = "Delete a policy.", example = "c:delete_policy(7)" },
 
---- client:update_policy_group(group, {name =, description =}) -> the group.
--- TD wants the name in every update; when only the description changes,
--- the current name is looked up first.
-function M:update_policy_group(g, opts)
-  local id = gid("update_policy_group", g)
-  opts = args.opts("update_policy_group", opts, { name = true, description = true })
-  args.fields("update_policy_group", opts, { name = "string", description = "string" })
-  if next(opts) == nil then usage("update_policy_group: nothing to update (opts is empty)") end
-  local body = args.pick(opts, { "name", "description" })
-  if body.name == nil then body.name = self:policy_group(id).name end
-  return group(send(self, "PATCH", http.path("/v3/access_control/policy_groups/%s", id), body))
-end
+  { name = "user_policies", path = P .. "/users/{user_id}/policies", args = { USER_ID },
+    answer = { "table" }, each = policy, returns = "array of policies",
+    doc = "The policies attached to a user.", example = "c:user_policies(42)" },
 
---- client:delete_policy_group(group) -> true.
-function M:delete_policy_group(g)
-  local id = gid("delete_policy_group", g)
-  send(self, "DELETE", http.path("/v3/access_control/policy_groups/%s", id))
-  return true
-end
+  { name = "set_user_policies", method = "PATCH", path = P .. "/users/{user_id}/policies", idempotent = true,
+    args = { USER_ID, { "policy_ids", "ids", "the policies the user has afterwards" } },
+    request = json_body(function(call) return { policy_ids = call.args.policy_ids } end),
+    answer = { "table" }, each = policy, returns = "the user's policies",
+    doc = "Attach exactly these policies to a user.", example = "c:set_user_policies(42, { 7, 8 })" },
 
---- client:policy_group_policies(group) -> array of the group's policy ids (strings).
-function M:policy_group_policies(g)
-  local id = gid("policy_group_policies", g)
-  local d = get(self, http.path("/v3/access_control/policy_groups/%s/policies", id))
-  return strings(d.policy_ids)
-end
+  { name = "attach_policy", method = "POST", path = P .. "/users/{user_id}/policies/{policy_id}", idempotent = true,
+    args = { USER_ID, POLICY_ID }, answer = "table", unwrap = policy, returns = "the policy",
+    doc = "Attach a policy to a user.", example = "c:attach_policy(42, 7)" },
 
---- client:set_policy_group_policies(group, policy_ids) -> the group's policy
--- ids: exactly these policies belong to the group afterwards.
-function M:set_policy_group_policies(g, policy_ids)
-  local id = gid("set_policy_group_policies", g)
-  local ids = args.ids("set_policy_group_policies", "policy_ids", policy_ids)
-  for i, v in ipairs(ids) do ids[i] = int_or_string(v) end
-  local d = send(self, "PATCH", http.path("/v3/access_control/policy_groups/%s/policies", id), { policy_ids = ids })
-  return strings(d.policy_ids)
-end
+  { name = "detach_policy", method = "DELETE", path = P .. "/users/{user_id}/policies/{policy_id}",
+    args = { USER_ID, POLICY_ID }, answer = "table", unwrap = policy, returns = "the policy",
+    doc = "Detach a policy from a user.", example = "c:detach_policy(42, 7)" },
 
--- ---------------------------------------------------------------------------
--- Policy group tags
+  { name = "policy_users", path = P .. "/policies/{policy_id}/users", args = { POLICY_ID },
+    answer = { "table" }, each = ac_user, returns = "array of users ({user_id, account_id, email, name})",
+    doc = "The users a policy is attached to.", example = "c:policy_users(7)" },
 
-local function tag_ids(self, fname, tag, what)
-  args.name(fname, "tag", tag)
-  local d = get(self, http.path("/v3/policy_group_tags/%s/" .. what, tag))
-  return strings(d.user_ids)
-end
+  { name = "set_policy_users", method = "PATCH", path = P .. "/policies/{policy_id}/users", idempotent = true,
+    args = { POLICY_ID, { "user_ids", "ids", "the users who have the policy afterwards" } },
+    request = json_body(function(call) return { user_ids = ints(call.args.user_ids) } end),
+    answer = { "table" }, each = ac_user, returns = "array of access control users",
+    doc = "Give a policy to exactly these users.", example = "c:set_policy_users(7, { 42 })" },
 
-local function set_tag_ids(self, fname, tag, what, user_ids)
-  args.name(fname, "tag", tag)
-  local ids = args.ids(fname, "user_ids", user_ids)
-  send(self, "PATCH", http.path("/v3/policy_group_tags/%s/" .. what, tag), { user_ids = ids })
-  return ids
-end
+  { name = "add_policy_user", method = "POST", path = P .. "/policies/{policy_id}/users/{user_id}", idempotent = true,
+    args = { POLICY_ID, USER_ID }, answer = "table", unwrap = policy, returns = "the policy",
+    doc = "Attach a policy to a user (attach_policy seen from the policy).", example = "c:add_policy_user(7, 42)" },
 
---- client:policy_group_tag_delegated_admins(tag) -> array of the user ids of
--- the delegated admins who manage the policy groups with this tag.
-function M:policy_group_tag_delegated_admins(tag)
-  return tag_ids(self, "policy_group_tag_delegated_admins", tag, "delegated_admins")
-end
+  { name = "remove_policy_user", method = "DELETE", path = P .. "/policies/{policy_id}/users/{user_id}",
+    args = { POLICY_ID, USER_ID }, answer = "table", unwrap = policy, returns = "the policy",
+    doc = "Detach a policy from a user.", example = "c:remove_policy_user(7, 42)" },
 
---- client:set_policy_group_tag_delegated_admins(tag, user_ids) -> user_ids:
--- exactly these delegated admins manage the tag's policy groups afterwards.
-function M:set_policy_group_tag_delegated_admins(tag, user_ids)
-  return set_tag_ids(self, "set_policy_group_tag_delegated_admins", tag, "delegated_admins", user_ids)
-end
+  -- Permissions
+  { name = "policy_permissions", path = P .. "/policies/{policy_id}/permissions", args = { POLICY_ID },
+    answer = "table", returns = '{ WorkflowProject = {{operation = "view", ...}}, Databases = {...}, ... }',
+    doc = "A policy's permissions, by resource type.", example = "c:policy_permissions(7).Databases" },
 
---- client:policy_group_tag_users(tag) -> array of the user ids tagged with it.
-function M:policy_group_tag_users(tag)
-  return tag_ids(self, "policy_group_tag_users", tag, "users")
-end
+  { name = "update_policy_permissions", method = "PATCH", path = P .. "/policies/{policy_id}/permissions",
+    idempotent = true, args = { POLICY_ID, { "permissions", "any", "{ResourceType = {{operation =, ...}}}" } },
+    before = function(call) check_permissions(call.decl.name, call.args.permissions) end,
+    request = json_body(function(call) return call.args.permissions end),
+    answer = "table", returns = "the policy's permissions",
+    doc = "Replace the grants of each resource type given.",
+    example = 'c:update_policy_permissions(7, { Databases = {{ operation = "query", ids = "web" }} })' },
 
---- client:set_policy_group_tag_users(tag, user_ids) -> user_ids: exactly
--- these users carry the tag afterwards.
-function M:set_policy_group_tag_users(tag, user_ids)
-  return set_tag_ids(self, "set_policy_group_tag_users", tag, "users", user_ids)
-end
+  { name = "policy_column_permissions", path = P .. "/policies/{policy_id}/column_permissions", args = { POLICY_ID },
+    answer = { "table" }, each = plain_object, returns = 'array of {tags = {...}, except =, masking = "hash"|nil}',
+    doc = "A policy's column permissions.", example = "c:policy_column_permissions(7)" },
+
+  { name = "update_policy_column_permissions", method = "PATCH", idempotent = true,
+    path = P .. "/policies/{policy_id}/column_permissions",
+    args = { POLICY_ID, { "column_permissions", "any", "array of {tags =, except =, masking =}" } },
+    before = check_column_permissions,
+    request = json_body(function(call) return { column_permissions = call.args.column_permissions } end),
+    answer = { "table" }, each = plain_object, returns = "the new list",
+    doc = "Replace a policy's column permissions.",
+    example = 'c:update_policy_column_permissions(7, {{ tags = {"pii"}, masking = "hash" }})' },
+
+  -- Users
+  { name = "access_control_users", path = P .. "/users",
+    answer = { "table" }, each = ac_user, returns = "array of {user_id, account_id, permissions, policies}",
+    doc = "Users with their permissions and policies.", example = "c:access_control_users()" },
+
+  { name = "access_control_user", path = P .. "/users/{user_id}", args = { USER_ID },
+    answer = "table", unwrap = ac_user, returns = "one user's permissions and policies",
+    doc = "One user's permissions and policies.", example = "c:access_control_user(42)" },
+
+  { name = "update_user_permissions", method = "PATCH", path = P .. "/users/{user_id}/permissions", idempotent = true,
+    args = { USER_ID, { "permissions", "any", "{ResourceType = {{operation =, ...}}}" } },
+    before = function(call) check_permissions(call.decl.name, call.args.permissions) end,
+    request = json_body(function(call) return call.args.permissions end),
+    answer = "table", unwrap = ac_user, returns = "{user_id, permissions}",
+    doc = "The permissions a user has outside any policy.", example = 'c:update_user_permissions(42, { Databases = {} })' },
+
+  { name = "user_profile_options", path = P .. "/users/{user_id}/profile_options", args = { USER_ID },
+    answer = "table", unwrap = plain_object, returns = "{ key = value|nil, ... }",
+    doc = "Every profile option with its resolved value for a user.", example = "c:user_profile_options(42)" },
+
+  { name = "user_profile_option", path = P .. "/users/{user_id}/profile_options/{key}", args = { USER_ID, KEY },
+    answer = "table", unwrap = profile_value, returns = "the option's value (nil when unset without a default)",
+    errors = "not_found for an unknown key",
+    doc = "One profile option's resolved value for a user.", example = 'c:user_profile_option(42, "timezone")' },
+
+  { name = "set_user_profile_option", method = "PUT", path = P .. "/users/{user_id}/profile_options/{key}",
+    idempotent = true, args = { USER_ID, KEY, { "value", "name", "the new value" } },
+    request = json_body(function(call) return { value = call.args.value } end),
+    answer = "table", unwrap = profile_value, returns = "the value now in effect",
+    doc = "Set a user's profile option (admins only).", example = 'c:set_user_profile_option(42, "timezone", "UTC")' },
+
+  { name = "delete_user_profile_option", method = "DELETE", path = P .. "/users/{user_id}/profile_options/{key}",
+    args = { USER_ID, KEY }, unwrap = function() return true end, returns = "true",
+    doc = "Reset a user's profile option to the account default (admins only).",
+    example = 'c:delete_user_profile_option(42, "timezone")' },
+
+  -- Policy groups (a group is named by its id or its taggable name)
+  { name = "policy_groups", path = P .. "/policy_groups",
+    answer = { "table" }, each = group,
+    returns = "array of policy groups ({id, account_id, name, taggable_name, description, policy_count, ...})",
+    doc = "The account's policy groups.", example = "c:policy_groups()" },
+
+  { name = "policy_group", path = P .. "/policy_groups/{group}", args = { GROUP },
+    answer = "table", unwrap = group, returns = "one policy group",
+    doc = "One policy group.", example = 'c:policy_group("finance")' },
+
+  { name = "create_policy_group", method = "POST", path = P .. "/policy_groups", opts_required = true,
+    opts = { { "name", "string", "the group's name", required = true } },
+    request = json_body(function(call) return { name = call.opts.name } end),
+    answer = "table", unwrap = group, returns = "the new policy group",
+    doc = "Create a policy group.", example = 'c:create_policy_group{ name = "finance" }' },
+
+  { name = "update_policy_group", method = "PATCH", path = P .. "/policy_groups/{group}", idempotent = true,
+    args = { GROUP }, needs_opts = true,
+    opts = { { "name", "string", "a new name" }, { "description", "string", "a new description" } },
+    -- TD wants the name in every update: when only the description changes,
+    -- the current name is looked up first
+    before = function(call)
+      if call.opts.name == nil then call.opts.name = call.client:policy_group(call.args.group).name end
+    end,
+    request = json_body(function(call) return args.pick(call.opts, { "name", "description" }) end),
+    answer = "table", unwrap = group, returns = "the group",
+    doc = "Change a policy group's name or description.", example = 'c:update_policy_group("finance", { description = "FP&A" })' },
+
+  { name = "delete_policy_group", method = "DELETE", path = P .. "/policy_groups/{group}", args = { GROUP },
+    unwrap = function() return true end, returns = "true",
+    doc = "Delete a policy group.", example = 'c:delete_policy_group("finance")' },
+
+  { name = "policy_group_policies", path = P .. "/policy_groups/{group}/policies", args = { GROUP },
+    answer = { policy_ids = { "id" } }, unwrap = function(d) return strings(d.policy_ids) end,
+    returns = "array of policy ids (strings)",
+    doc = "The policies of a policy group.", example = 'c:policy_group_policies("finance")' },
+
+  { name = "set_policy_group_policies", method = "PATCH", path = P .. "/policy_groups/{group}/policies",
+    idempotent = true, args = { GROUP, { "policy_ids", "ids", "the group's policies afterwards" } },
+    request = json_body(function(call) return { policy_ids = ints(call.args.policy_ids) } end),
+    answer = { policy_ids = { "id" } }, unwrap = function(d) return strings(d.policy_ids) end,
+    returns = "the group's policy ids",
+    doc = "Put exactly these policies in a policy group.", example = 'c:set_policy_group_policies("finance", { 7 })' },
+
+  -- Policy group tags
+  { name = "policy_group_tag_delegated_admins", path = "/v3/policy_group_tags/{tag}/delegated_admins", args = { TAG },
+    answer = { user_ids = { "id" } }, unwrap = function(d) return strings(d.user_ids) end,
+    returns = "array of user ids",
+    doc = "The delegated admins who manage the policy groups with a tag.", example = 'c:policy_group_tag_delegated_admins("fin")' },
+
+  { name = "set_policy_group_tag_delegated_admins", method = "PATCH", idempotent = true,
+    path = "/v3/policy_group_tags/{tag}/delegated_admins",
+    args = { TAG, { "user_ids", "ids", "the delegated admins afterwards" } },
+    request = json_body(function(call) return { user_ids = call.args.user_ids } end),
+    result = "user_ids", returns = "user_ids",
+    doc = "Let exactly these delegated admins manage a tag's policy groups.",
+    example = 'c:set_policy_group_tag_delegated_admins("fin", { 42 })' },
+
+  { name = "policy_group_tag_users", path = "/v3/policy_group_tags/{tag}/users", args = { TAG },
+    answer = { user_ids = { "id" } }, unwrap = function(d) return strings(d.user_ids) end,
+    returns = "array of user ids",
+    doc = "The users tagged with a policy group tag.", example = 'c:policy_group_tag_users("fin")' },
+
+  { name = "set_policy_group_tag_users", method = "PATCH", idempotent = true,
+    path = "/v3/policy_group_tags/{tag}/users",
+    args = { TAG, { "user_ids", "ids", "the tagged users afterwards" } },
+    request = json_body(function(call) return { user_ids = call.args.user_ids } end),
+    result = "user_ids", returns = "user_ids",
+    doc = "Tag exactly these users.", example = 'c:set_policy_group_tag_users("fin", { 42 })' },
+})
 
 return M

@@ -1,18 +1,12 @@
 --- td.v3.connections: looking up connections (saved results) by name,
 -- validating a connector configuration against one, and the account's data
--- connector restrictions.
+-- connector restrictions. Declared as data (td/ops.lua); validation is
+-- written by hand.
 local http = require "td.http"
 local args = require "td.v3.args"
+local ops = require "td.ops"
 
 local M = {}
-
---- client:connection_id(name) -> the connection's id as a string
--- (GET /v3/connections/lookup; raises not_found).
-function M:connection_id(name)
-  args.name("connection_id", "name", name)
-  local d = http.request(self, { path = "/v3/connections/lookup", query = { name = name } })
-  return d.id ~= nil and tostring(d.id) or nil
-end
 
 --- client:validate_connector_config{type =, settings = {...}, connection_id =
 -- | connection = name} -> {type, settings} as TD normalised them
@@ -39,10 +33,25 @@ function M:validate_connector_config(opts)
   return d
 end
 
---- client:data_connector_restrictions() -> { <connector> = { <direction> = bool } }
--- e.g. { mysql = { import = true, export = false } } (GET /v3/data_connector_restrictions).
-function M:data_connector_restrictions()
-  return (http.request(self, { path = "/v3/data_connector_restrictions" }))
-end
+ops.define(M, "v3.connections", {
+  { name = "connection_id", path = "/v3/connections/lookup",
+    args = { { "name", "name", "the connection's name", to = "query" } },
+    answer = { id = "id" }, unwrap = function(d) return tostring(d.id) end,
+    returns = "the connection's id as a string", errors = "not_found",
+    doc = "Look up a connection (saved result) by name.", example = 'c:connection_id("my_s3")' },
+
+  { name = "validate_connector_config", hand = true, method = "POST", path = "/v3/connector_configs/validate_with_connection",
+    opts = { { "type", "string", 'the connector type, e.g. "s3"', required = true },
+             { "settings", "table", "the connector's settings" },
+             { "connection_id", "id", "the connection to validate against" },
+             { "connection", "string", "the same by name" } },
+    returns = "{type, settings} as TD normalised them", errors = "bad_request with TD's message",
+    doc = "Validate a connector configuration against a connection.",
+    example = 'c:validate_connector_config{ type = "s3", connection = "my_s3", settings = { bucket = "b" } }' },
+
+  { name = "data_connector_restrictions", path = "/v3/data_connector_restrictions", answer = "table",
+    returns = "{ <connector> = { <direction> = bool } }",
+    doc = "The account's data connector restrictions.", example = "c:data_connector_restrictions().mysql" },
+})
 
 return M

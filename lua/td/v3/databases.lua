@@ -1,68 +1,54 @@
---- td.v3.databases: databases (list, show, create, delete) and reading tables.
+--- td.v3.databases: databases (list, show, create, delete) and reading tables,
+-- declared as data (td/ops.lua turns each declaration into a client method).
 -- Table changes live in td/v3/tables.lua.
 local errors = require "td.errors"
-local http = require "td.http"
+local ops = require "td.ops"
 local shape = require "td.v3.shape"
-local args = require "td.v3.args"
 
 local M = {}
-local check = errors.check
 
-local function list_of(items, fn)
-  local out = {}
-  for i, v in ipairs(items or {}) do out[i] = fn(v) end
-  return out
-end
+ops.define(M, "v3.databases", {
+  { name = "databases", path = "/v3/database/list",
+    answer = { databases = { "table" } }, unwrap = "databases", each = shape.database,
+    returns = "array of databases ({name, count, created_at, permission, ...})",
+    doc = "The account's databases.",
+    example = 'for _, d in ipairs(c:databases()) do print(d.name, d.count) end' },
 
---- client:databases() -> array of databases ({ name, count, created_at, permission, ... })
-function M:databases()
-  local d = http.request(self, { path = "/v3/database/list" })
-  return list_of(d.databases, shape.database)
-end
+  { name = "database", path = "/v3/database/show/{name}",
+    args = { { "name", "name", "the database's name" } },
+    answer = "table", unwrap = function(d) return shape.database(d) end,
+    returns = "one database", errors = "not_found",
+    doc = "One database.", example = 'c:database("web").count' },
 
---- client:database(name) -> one database (raises not_found)
-function M:database(name)
-  check("database", "name", name, "string")
-  local d = http.request(self, { path = http.path("/v3/database/show/%s", name) })
-  return shape.database(d)
-end
+  { name = "create_database", method = "POST", path = "/v3/database/create/{name}",
+    args = { { "name", "name", "the new database's name" } },
+    opts = { { "description", "string", "free text shown in the console" },
+             { "if_not_exists", "boolean", "an existing database is success, not conflict", to = false } },
+    result = "name",
+    rescue = function(e, call)
+      if call.opts.if_not_exists and errors.is(e, "conflict") then return call.args.name end
+      error(e, 0)
+    end,
+    returns = "name", errors = "conflict when it exists (unless if_not_exists)",
+    doc = "Create a database.", example = 'c:create_database("staging", { if_not_exists = true })' },
 
---- client:create_database(name, {description =, if_not_exists =}) -> name
--- (POST /v3/database/create/:db). Raises conflict when it exists, unless
--- if_not_exists is true.
-function M:create_database(name, opts)
-  args.name("create_database", "name", name)
-  opts = args.opts("create_database", opts, { description = true, if_not_exists = true })
-  args.fields("create_database", opts, { description = "string", if_not_exists = "boolean" })
-  local ok, e = pcall(http.request, self, {
-    method = "POST", path = http.path("/v3/database/create/%s", name),
-    form = { description = opts.description },
-  })
-  if not ok and not (opts.if_not_exists and errors.is(e, "conflict")) then error(e, 0) end
-  return name
-end
+  { name = "delete_database", method = "POST", path = "/v3/database/delete/{name}",
+    args = { { "name", "name", "the database's name" } }, result = "name",
+    returns = "name",
+    doc = "Delete a database; its tables go with it (they can be recovered: deleted_tables).",
+    example = 'c:delete_database("staging")' },
 
---- client:delete_database(name) -> name (POST /v3/database/delete/:db).
--- The database's tables go with it (they can be recovered: deleted_tables).
-function M:delete_database(name)
-  args.name("delete_database", "name", name)
-  http.request(self, { method = "POST", path = http.path("/v3/database/delete/%s", name), form = {} })
-  return name
-end
+  { name = "tables", path = "/v3/table/list/{db}",
+    args = { { "db", "name", "the database's name" } },
+    answer = { tables = { "table" } }, unwrap = "tables", each = shape.table,
+    returns = "array of tables ({name, type, count, schema = {{col, type}...}, ...})",
+    doc = "The tables of a database.", example = 'for _, t in ipairs(c:tables("web")) do print(t.name) end' },
 
---- client:tables(db) -> array of tables ({ name, type, count, schema = {{col, type}...}, ... })
-function M:tables(db)
-  check("tables", "db", db, "string")
-  local d = http.request(self, { path = http.path("/v3/table/list/%s", db) })
-  return list_of(d.tables, shape.table)
-end
-
---- client:table(db, name) -> one table (raises not_found)
-function M:table(db, name)
-  check("table", "db", db, "string")
-  check("table", "name", name, "string")
-  local d = http.request(self, { path = http.path("/v3/table/show/%s/%s", db, name) })
-  return shape.table(d)
-end
+  { name = "table", path = "/v3/table/show/{db}/{name}",
+    args = { { "db", "name", "the database's name" }, { "name", "name", "the table's name" } },
+    answer = "table", unwrap = function(d) return shape.table(d) end,
+    returns = "one table", errors = "not_found",
+    doc = "One table.", example = 'c:table("web", "access").count' },
+})
 
 return M

@@ -120,7 +120,11 @@ local function run(client, fname, db, tbl, rows, base, chunk_size)
     end
   else
     while true do
-      local rec = rows()
+      local okr, rec = pcall(rows)
+      if not okr then -- the iterator failed: say how far the import got
+        if errors.is(rec) then rec.imported_records, rec.imported_chunks = sum.records, sum.chunks end
+        error(rec, 0)
+      end
       if rec == nil then break end
       local ok, size = pcall(add, p, rec)
       if not ok then bad_record(size) end

@@ -15,9 +15,15 @@ local download = require "td.v3.download"
 
 local M = {}
 
-local Job = {}
-Job.__index = Job
-Job.__name = "td.v3.job"
+-- the object model (td/object.lua) gives summary(); wrap, check and
+-- refresh below are this class's own
+local Job = require("td.object").class {
+  name = "td.v3.job", kind = "job",
+  summary = function(j)
+    return ("%s %s%s%s"):format(j.job_id, j.status or "?", j.type and (" " .. j.type) or "",
+      j.num_records and (", " .. j.num_records .. " rows") or "")
+  end,
+}
 M.Job = Job
 
 local FINISHED = { success = true, error = true, killed = true }
@@ -75,6 +81,10 @@ function Job:kill()
   check(self, "kill")
   local d, resp = http.request(client_of(self), {
     method = "POST", path = http.path("/v3/job/kill/%s", self.job_id), form = {}, idempotent = true,
+    describe = function()
+      local q = self.query and tostring(self.query):gsub("%s+", " "):sub(1, 60)
+      return ("kill job %s%s"):format(self.job_id, q and (" (" .. (self.status or "?") .. ": " .. q .. ")") or "")
+    end,
   })
   if resp.dry_run then return nil end
   return d.former_status
@@ -308,6 +318,7 @@ function Job:result_export(opts)
     method = "POST", path = http.path("/v3/job/result_export/%s", self.job_id),
     form = { result = opts.result, retry_limit = opts.retry_limit, priority = opts.priority,
       pool_name = opts.pool_name, domain_key = key },
+    describe = ("export the result of job %s to %s"):format(self.job_id, opts.result),
   }, key, { type = "result_export" })
 end
 

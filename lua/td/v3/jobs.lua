@@ -3,6 +3,7 @@ local errors = require "td.errors"
 local http = require "td.http"
 local paging = require "td.paging"
 local jobmod = require "td.v3.job"
+local dryrun = require "td.dryrun"
 local redact = require "td.redact"
 local submit = require "td.submit"
 
@@ -54,6 +55,10 @@ function M:query(sql, opts)
       pool_name = opts.pool_name, engine_version = opts.engine_version,
       result = opts.result_url or opts.result, domain_key = key,
     },
+    describe = function()
+      return ("submit a %s query on database %s%s:%s"):format(engine, db,
+        (opts.result_url or opts.result) and " (its result sent to a saved result)" or "", dryrun.block(sql))
+    end,
   }, key, { database = db, type = engine, query = sql })
 end
 
@@ -108,6 +113,10 @@ function M:export(db, tbl, opts)
       pool_name = opts.pool_name, encryption = opts.encryption, assume_role = opts.assume_role,
       domain_key = key,
     },
+    describe = function()
+      return ("export table %s.%s to s3://%s/%s as %s"):format(db, tbl, opts.bucket, opts.file_prefix or "",
+        opts.file_format or "json.gz")
+    end,
   }, key, { database = db, type = "export" })
 end
 

@@ -1,11 +1,11 @@
 --- td.v3.results: saved result outputs (TD calls them results or
 -- connections): named result URLs that query(), schedules and
--- job:result_export can write to.
+-- job:result_export can write to. Declared as data (td/ops.lua).
 local errors = require "td.errors"
-local http = require "td.http"
 local redact = require "td.redact"
 local shape = require "td.v3.shape"
 local args = require "td.v3.args"
+local ops = require "td.ops"
 
 local M = {}
 
@@ -14,18 +14,6 @@ local function hide_password(url)
   local userinfo = url:match("^%a[%w+.-]*://([^/@]*)@")
   local password = userinfo and userinfo:match(":(.*)$")
   if password and password ~= "" then redact.add(password) end
-end
-
---- client:results() -> array of saved results ({name, url, organization}).
--- Passwords inside the URLs are masked in anything tdlua prints.
-function M:results()
-  local d = http.request(self, { path = "/v3/result/list" })
-  local out = {}
-  for i, r in ipairs(d.results or {}) do
-    if type(r.url) == "string" then hide_password(r.url) end
-    out[i] = shape.object(r)
-  end
-  return out
 end
 
 --- client:result(name) -> one saved result (from the list; raises not_found).
@@ -37,23 +25,33 @@ function M:result(name)
   errors.raise { kind = "not_found", status = 404, message = ("Result '%s' does not exist"):format(name) }
 end
 
---- client:create_result(name, url) -> name (POST /v3/result/create/:name).
--- url is a result URL such as "td://@/db/table?mode=append" or
--- "postgresql://user:password@host/db/table"; the password is masked in
--- traces and errors.
-function M:create_result(name, url)
-  args.name("create_result", "name", name)
-  args.name("create_result", "url", url)
-  hide_password(url)
-  http.request(self, { method = "POST", path = http.path("/v3/result/create/%s", name), form = { url = url } })
-  return name
-end
+local NAME = { "name", "name", "the saved result's name" }
 
---- client:delete_result(name) -> name (POST /v3/result/delete/:name).
-function M:delete_result(name)
-  args.name("delete_result", "name", name)
-  http.request(self, { method = "POST", path = http.path("/v3/result/delete/%s", name), form = {} })
-  return name
-end
+ops.define(M, "v3.results", {
+  { name = "results", path = "/v3/result/list",
+    answer = { results = { "table" } },
+    unwrap = function(d)
+      local out = {}
+      for i, r in ipairs(d.results) do
+        if type(r.url) == "string" then hide_password(r.url) end
+        out[i] = shape.object(r)
+      end
+      return out
+    end,
+    returns = "array of saved results ({name, url, organization}); passwords in the URLs are masked",
+    doc = "The account's saved result outputs.", example = "for _, r in ipairs(c:results()) do print(r.name) end" },
+
+  { name = "result", hand = true, args = { NAME }, returns = "one saved result", errors = "not_found",
+    doc = "One saved result (looked up in the list).", example = 'c:result("my_pg").url' },
+
+  { name = "create_result", method = "POST", path = "/v3/result/create/{name}",
+    args = { NAME, { "url", "name", 'a result URL such as "td://@/db/table?mode=append"', to = "form" } },
+    before = function(call) hide_password(call.args.url) end, result = "name",
+    returns = "name", doc = "Save a result output under a name; a password in the URL is masked.",
+    example = 'c:create_result("my_pg", "postgresql://user:pw@host/db/table")' },
+
+  { name = "delete_result", method = "POST", path = "/v3/result/delete/{name}", args = { NAME }, result = "name",
+    returns = "name", doc = "Delete a saved result output.", example = 'c:delete_result("my_pg")' },
+})
 
 return M

@@ -1,6 +1,8 @@
 --- td.v3.schedules: scheduled queries (TD's "schedules", saved queries with
 -- a cron): list, create, update, delete, run now or for a past time, and
--- the run history. Runs and history entries are Job objects.
+-- the run history. Runs and history entries are Job objects. The thin
+-- operations are declared as data (td/ops.lua); run_schedule and the
+-- history iterator are written by hand.
 local errors = require "td.errors"
 local http = require "td.http"
 local paging = require "td.paging"
@@ -8,6 +10,7 @@ local jobmod = require "td.v3.job"
 local shape = require "td.v3.shape"
 local tdtime = require "td.time"
 local args = require "td.v3.args"
+local ops = require "td.ops"
 
 local M = {}
 local name_arg, usage = args.name, args.usage
@@ -16,25 +19,34 @@ local function schedule_shape(t)
   return shape.object(t, { "id", "executing_user_id" })
 end
 
--- option -> { form field, type }; aliases map our words to TD's
-local FIELDS = {
-  cron = { "cron", "string" }, query = { "query", "string" },
-  database = { "database", "string" }, db = { "database", "string" },
-  type = { "type", "string" }, engine = { "type", "string" },
-  timezone = { "timezone", "string" }, delay = { "delay", "integer" },
-  priority = { "priority", "integer" }, retry_limit = { "retry_limit", "integer" },
-  result = { "result", "string" }, result_url = { "result", "string" },
-  engine_version = { "engine_version", "string" }, pool_name = { "pool_name", "string" },
-  executing_user_id = { "executing_user_id", "id" },
-}
+-- aliases: our words for TD's form fields
+local ALIAS = { db = "database", engine = "type", result_url = "result" }
 
--- Check the options of create/update and build the form.
-local function schedule_form(fname, opts, extra)
-  local known, spec = {}, {}
-  for k, f in pairs(FIELDS) do known[k] = true; spec[k] = f[2] end
-  for k, ty in pairs(extra or {}) do known[k] = true; spec[k] = ty end
-  opts = args.opts(fname, opts, known)
-  args.fields(fname, opts, spec)
+-- the options of create/update: TD's form fields and their aliases
+local function schedule_opts(extra)
+  local o = {
+    { "cron", "string", 'a cron spec; "" for a schedule that only runs when asked' },
+    { "query", "string", "the SQL" },
+    { "database", "string", "the database the query runs in" }, { "db", "string", "alias of database", to = false },
+    { "type", "string", 'the engine: "presto" (default on create), "hive", ...' },
+    { "engine", "string", "alias of type", to = false },
+    { "timezone", "string", 'the cron\'s time zone (TD\'s default: "UTC")' },
+    { "delay", "integer", "seconds to wait after the scheduled time" },
+    { "priority", "integer", "-2 (very low) .. 2 (very high)" },
+    { "retry_limit", "integer", "0 .. 32 automatic retries" },
+    { "result", "string", "a result URL or saved result the output goes to" },
+    { "result_url", "string", "alias of result", to = false },
+    { "engine_version", "string", "the engine version" },
+    { "pool_name", "string", "the resource pool" },
+    { "executing_user_id", "id", "the user the runs run as" },
+  }
+  for _, e in ipairs(extra or {}) do o[#o + 1] = e end
+  return o
+end
+
+-- range checks and aliases folded into TD's fields (a clash is a usage error)
+local function schedule_form(call)
+  local fname, opts = call.decl.name, call.opts
   if opts.priority ~= nil and (opts.priority < -2 or opts.priority > 2) then
     usage(fname .. ": priority must be between -2 and 2")
   end
@@ -42,28 +54,67 @@ local function schedule_form(fname, opts, extra)
     usage(fname .. ": retry_limit must be between 0 and 32")
   end
   if opts.delay ~= nil and opts.delay < 0 then usage(fname .. ": delay must not be negative") end
-  local form = {}
-  for k, f in pairs(FIELDS) do
-    local v = opts[k]
+  for alias, field in pairs(ALIAS) do
+    local v = opts[alias]
     if v ~= nil then
-      if form[f[1]] ~= nil and form[f[1]] ~= v then
-        usage(("%s: opts.%s conflicts with another option for %s"):format(fname, k, f[1]))
+      if opts[field] ~= nil and opts[field] ~= v then
+        usage(("%s: opts.%s conflicts with another option for %s"):format(fname, alias, field))
       end
-      form[f[1]] = v
+      opts[field] = v
     end
   end
-  for k in pairs(extra or {}) do form[k] = opts[k] end
-  return form, opts
 end
 
---- client:schedules() -> array of schedules ({name, cron, timezone, delay,
--- query, database, type, priority, retry_limit, result, next_time, ...}).
-function M:schedules()
-  local d = http.request(self, { path = "/v3/schedule/list" })
-  local out = {}
-  for i, s in ipairs(d.schedules or {}) do out[i] = schedule_shape(s) end
-  return out
-end
+ops.define(M, "v3.schedules", {
+  { name = "schedules", path = "/v3/schedule/list",
+    answer = { schedules = { "table" } }, unwrap = "schedules", each = schedule_shape,
+    returns = "array of schedules ({name, cron, timezone, delay, query, database, type, priority, retry_limit, result, next_time, ...})",
+    doc = "The account's scheduled queries.", example = "for _, s in ipairs(c:schedules()) do print(s.name, s.cron) end" },
+
+  { name = "schedule", hand = true, args = { { "name", "name", "the schedule's name" } },
+    returns = "one schedule", errors = "not_found",
+    doc = "One schedule (looked up in the list).", example = 'c:schedule("daily_kpi").cron' },
+
+  { name = "create_schedule", method = "POST", path = "/v3/schedule/create/{name}",
+    args = { { "name", "name", "the new schedule's name" } }, opts_required = true, opts = schedule_opts(),
+    before = function(call)
+      schedule_form(call)
+      local o = call.opts
+      if o.cron == nil then usage("create_schedule: opts.cron is required (\"\" for a schedule that only runs when asked)") end
+      if o.query == nil or o.query:match("^%s*$") then usage("create_schedule: opts.query is required") end
+      if o.database == nil or o.database == "" then usage("create_schedule: opts.database is required") end
+      o.type = o.type or "presto"
+    end,
+    answer = "table", unwrap = schedule_shape, returns = "the schedule, with `start` = its first run time",
+    doc = "Create a scheduled query; db, engine and result_url are aliases of database, type and result.",
+    example = 'c:create_schedule("daily_kpi", { cron = "0 1 * * *", query = "SELECT 1", db = "web" })' },
+
+  { name = "update_schedule", method = "POST", path = "/v3/schedule/update/{name}",
+    args = { { "name", "name", "the schedule's name" } }, needs_opts = true,
+    opts = schedule_opts { { "name", "string", "a new name for the schedule" } },
+    before = schedule_form, answer = "table", unwrap = schedule_shape, returns = "the schedule",
+    doc = "Change a scheduled query.", example = 'c:update_schedule("daily_kpi", { cron = "0 2 * * *" })' },
+
+  { name = "delete_schedule", method = "POST", path = "/v3/schedule/delete/{name}",
+    args = { { "name", "name", "the schedule's name" } },
+    answer = "table", unwrap = schedule_shape, returns = "the deleted schedule",
+    doc = "Delete a scheduled query.", example = 'c:delete_schedule("daily_kpi")' },
+
+  { name = "run_schedule", hand = true, method = "POST", path = "/v3/schedule/run/{name}/{time}",
+    args = { { "name", "name", "the schedule's name" }, { "time", "any", "epoch seconds or a time string" } },
+    opts = { { "num", "integer", "how many runs (1..10, default 1)" },
+             { "domain_key", "string", "the submission's identity (generated unless given)" } },
+    returns = "array of Jobs, one per run",
+    doc = "Run a schedule for a time (and the following cron times); retry-safe through a domain_key.",
+    example = 'local jobs = c:run_schedule("daily_kpi", "2026-11-21", { num = 2 })' },
+
+  { name = "schedule_history", hand = true, path = "/v3/schedule/history/{name}",
+    args = { { "name", "name", "the schedule's name" } },
+    opts = { { "from", "integer", "start index (default 0)" }, { "to", "integer", "end index (exclusive)" },
+             { "limit", "integer", "stop after this many" }, { "page", "integer", "items per request (default 100)" } },
+    returns = "iterator over the past runs as Jobs (newest first, each with scheduled_at)",
+    doc = "A schedule's past runs.", example = 'for job in c:schedule_history("daily_kpi", { limit = 5 }) do print(job.job_id) end' },
+})
 
 --- client:schedule(name) -> one schedule (from the list; raises not_found).
 function M:schedule(name)
@@ -72,44 +123,6 @@ function M:schedule(name)
     if s.name == name then return s end
   end
   errors.raise { kind = "not_found", status = 404, message = ("Schedule '%s' does not exist"):format(name) }
-end
-
---- client:create_schedule(name, {cron =, query =, database =, type = "presto",
--- timezone = "UTC", delay =, priority =, retry_limit =, result =,
--- engine_version =, pool_name =, executing_user_id =}) -> the schedule, with
--- `start` = its first run time. cron "" makes a schedule that runs only when
--- asked (run_schedule). `db`, `engine` and `result_url` are accepted as
--- aliases of database, type and result.
-function M:create_schedule(name, opts)
-  name_arg("create_schedule", "name", name)
-  if type(opts) ~= "table" then
-    usage(("bad argument 'opts' to 'create_schedule' (table expected, got %s)"):format(opts == nil and "no value" or type(opts)))
-  end
-  local form = schedule_form("create_schedule", opts)
-  if form.cron == nil then usage("create_schedule: opts.cron is required (\"\" for a schedule that only runs when asked)") end
-  if form.query == nil or form.query:match("^%s*$") then usage("create_schedule: opts.query is required") end
-  if form.database == nil or form.database == "" then usage("create_schedule: opts.database is required") end
-  form.type = form.type or "presto"
-  local d = http.request(self, { method = "POST", path = http.path("/v3/schedule/create/%s", name), form = form })
-  return schedule_shape(d)
-end
-
---- client:update_schedule(name, {cron =, query =, database =, type =,
--- timezone =, delay =, priority =, retry_limit =, result =, engine_version =,
--- pool_name =, executing_user_id =, name = new_name}) -> the schedule.
-function M:update_schedule(name, opts)
-  name_arg("update_schedule", "name", name)
-  local form, o = schedule_form("update_schedule", opts, { name = "string" })
-  if next(o) == nil then usage("update_schedule: nothing to update (opts is empty)") end
-  local d = http.request(self, { method = "POST", path = http.path("/v3/schedule/update/%s", name), form = form })
-  return schedule_shape(d)
-end
-
---- client:delete_schedule(name) -> the deleted schedule.
-function M:delete_schedule(name)
-  name_arg("delete_schedule", "name", name)
-  local d = http.request(self, { method = "POST", path = http.path("/v3/schedule/delete/%s", name), form = {} })
-  return schedule_shape(d)
 end
 
 -- The jobs an earlier attempt of run_schedule created: the first is known
@@ -180,6 +193,10 @@ function M:run_schedule(name, time, opts)
       local st = submit.by_domain_key(self, key)
       if not st then return nil end
       return recover_runs(self, name, key, tostring(st.job_id or st.job), num)
+    end,
+    describe = function()
+      return ("run schedule %s for %s%s"):format(name, tdtime.format(t),
+        num > 1 and (" and the %d scheduled times after it"):format(num - 1) or "")
     end,
   })
   if not ok then

@@ -4,6 +4,8 @@
 --   {{"user_id", "long"}, {"name", "string", "alias"}, ...}   or
 --   {{name = "user_id", type = "long", alias =, description =}, ...}
 -- and are sent to TD as its JSON form [[name, type(, alias(, description))], ...].
+-- The thin operations are declared as data at the end (td/ops.lua); create,
+-- tail, transfer and the deleted-table iterator are written by hand.
 local core = require "td.core"
 local errors = require "td.errors"
 local http = require "td.http"
@@ -11,6 +13,7 @@ local json = require "cjson.safe"
 local redact = require "td.redact"
 local shape = require "td.v3.shape"
 local args = require "td.v3.args"
+local ops = require "td.ops"
 
 local M = {}
 local name_arg, usage = args.name, args.usage
@@ -99,92 +102,6 @@ function M:create_table(db, name, opts)
   return ref(d)
 end
 
---- client:delete_table(db, name) -> {database, table, type}
--- (POST /v3/table/delete/:db/:table; recoverable: see deleted_tables).
-function M:delete_table(db, name)
-  name_arg("delete_table", "db", db)
-  name_arg("delete_table", "name", name)
-  return ref(http.request(self, { method = "POST", path = http.path("/v3/table/delete/%s/%s", db, name), form = {} }))
-end
-
---- client:swap_table(db, a, b) -> {database, table1, table2}: the two tables
--- exchange names (and so contents) in one step (POST /v3/table/swap).
-function M:swap_table(db, a, b)
-  name_arg("swap_table", "db", db)
-  name_arg("swap_table", "a", a)
-  name_arg("swap_table", "b", b)
-  return ref(http.request(self, { method = "POST", path = http.path("/v3/table/swap/%s/%s/%s", db, a, b), form = {} }))
-end
-M.swap_tables = M.swap_table
-
---- client:rename_table(db, from, to, {overwrite =}) -> {database, table, type}
--- (POST /v3/table/rename). overwrite = true replaces an existing `to`.
-function M:rename_table(db, from, to, opts)
-  name_arg("rename_table", "db", db)
-  name_arg("rename_table", "from", from)
-  name_arg("rename_table", "to", to)
-  opts = args.opts("rename_table", opts, { overwrite = true })
-  args.fields("rename_table", opts, { overwrite = "boolean" })
-  return ref(http.request(self, {
-    method = "POST", path = http.path("/v3/table/rename/%s/%s/%s", db, from, to),
-    form = { overwrite = opts.overwrite },
-  }))
-end
-
-local UPDATE_OPTS = {
-  expire_days = "integer", include_v = "boolean", description = "string", schema = "table",
-  detect_schema = "boolean", name = "string", overwrite = "boolean", ignore_duplicate_schema = "boolean",
-}
-
---- client:update_table(db, name, {expire_days =, include_v =, description =,
--- schema =, detect_schema =, name =, overwrite =, ignore_duplicate_schema =})
--- -> {database, table, type}. expire_days = 0 turns expiry off; `name`
--- renames (overwrite = true replaces an existing table of that name).
-function M:update_table(db, name, opts)
-  name_arg("update_table", "db", db)
-  name_arg("update_table", "name", name)
-  local known = {}
-  for k in pairs(UPDATE_OPTS) do known[k] = true end
-  opts = args.opts("update_table", opts, known)
-  local spec = {}
-  for k, v in pairs(UPDATE_OPTS) do spec[k] = v end
-  spec.schema = nil
-  args.fields("update_table", opts, spec)
-  if next(opts) == nil then usage("update_table: nothing to update (opts is empty)") end
-  local form = args.pick(opts, { "expire_days", "include_v", "description", "detect_schema", "name",
-    "overwrite", "ignore_duplicate_schema" })
-  if opts.schema ~= nil then form.schema = schema_json("update_table", opts.schema) end
-  return ref(http.request(self, { method = "POST", path = http.path("/v3/table/update/%s/%s", db, name), form = form }))
-end
-
---- client:update_schema(db, name, schema, {ignore_duplicate_schema =}) ->
--- {database, table, type}: replaces the table's schema
--- (POST /v3/table/update-schema).
-function M:update_schema(db, name, schema, opts)
-  name_arg("update_schema", "db", db)
-  name_arg("update_schema", "name", name)
-  if schema == nil then usage("bad argument 'schema' to 'update_schema' (array expected, got no value)") end
-  opts = args.opts("update_schema", opts, { ignore_duplicate_schema = true })
-  args.fields("update_schema", opts, { ignore_duplicate_schema = "boolean" })
-  return ref(http.request(self, {
-    method = "POST", path = http.path("/v3/table/update-schema/%s/%s", db, name),
-    form = { schema = schema_json("update_schema", schema), ignore_duplicate_schema = opts.ignore_duplicate_schema },
-  }))
-end
-
---- client:append_schema(db, name, schema) -> {database, table, type}: adds
--- columns to the table's schema; columns it has already are kept as they
--- are (POST /v3/table/append-schema).
-function M:append_schema(db, name, schema)
-  name_arg("append_schema", "db", db)
-  name_arg("append_schema", "name", name)
-  if schema == nil then usage("bad argument 'schema' to 'append_schema' (array expected, got no value)") end
-  return ref(http.request(self, {
-    method = "POST", path = http.path("/v3/table/append-schema/%s/%s", db, name),
-    form = { schema = schema_json("append_schema", schema) },
-  }))
-end
-
 --- client:tail(db, name, {count = 10}) -> array of the table's last records
 -- (maps, oldest first; NULL columns absent). GET /v3/table/tail as msgpack.
 function M:tail(db, name, opts)
@@ -217,27 +134,6 @@ function M:tail(db, name, opts)
     out[#out + 1] = rec
   end
   return out
-end
-
---- client:table_distribution(db, name) -> {bucket_count, partition_function,
--- columns = {{key, type, name}, ...}} (raises not_found when the table has none).
-function M:table_distribution(db, name)
-  name_arg("table_distribution", "db", db)
-  name_arg("table_distribution", "name", name)
-  return (http.request(self, { path = http.path("/v3/table/distribution/%s/%s", db, name) }))
-end
-
---- client:change_database(db, name, dest_db) -> {database, table, type}:
--- moves the table into another database of the account
--- (POST /v3/table/change_database).
-function M:change_database(db, name, dest_db)
-  name_arg("change_database", "db", db)
-  name_arg("change_database", "name", name)
-  name_arg("change_database", "dest_db", dest_db)
-  return ref(http.request(self, {
-    method = "POST", path = http.path("/v3/table/change_database/%s/%s", db, name),
-    form = { dest_database_name = dest_db },
-  }))
 end
 
 --- client:transfer_table(db, name, {dest_apikey =, dest_database =,
@@ -302,19 +198,115 @@ function M:deleted_tables(opts)
   end
 end
 
---- client:recover_table(table_id, {table_name =, database_name =}) -> the
--- recovered table (POST /v3/table/recover/:id). The new names avoid a
--- clash with a table or database created since; a deleted parent database
--- is recovered too.
-function M:recover_table(table_id, opts)
-  local id = args.id("recover_table", "table_id", table_id)
-  opts = args.opts("recover_table", opts, { table_name = true, database_name = true })
-  args.fields("recover_table", opts, { table_name = "string", database_name = "string" })
-  local d = http.request(self, {
-    method = "POST", path = http.path("/v3/table/recover/%s", id),
-    json = args.pick(opts, { "table_name", "database_name" }),
-  })
-  return shape.table(d)
+local DB = { "db", "name", "the database's name" }
+local NAME = { "name", "name", "the table's name" }
+local SCHEMA = { "schema", "any", '{{"user_id", "long"}, ...} or {{name =, type =, alias =, description =}, ...}' }
+
+-- the schema argument, checked and turned into TD's JSON text
+local function schema_arg(call)
+  local fname = call.decl.name
+  if call.args.schema == nil then usage(("bad argument 'schema' to '%s' (array expected, got no value)"):format(fname)) end
+  call.args.schema = schema_json(fname, call.args.schema)
 end
+
+ops.define(M, "v3.tables", {
+  { name = "create_table", hand = true, method = "POST", path = "/v3/table/create/{db}/{name}",
+    args = { DB, NAME },
+    opts = { { "type", "string", 'the table type (TD knows only "log")' },
+             { "schema", "any", "the columns (see the file's header)" },
+             { "expire_days", "integer", "days after which records expire" },
+             { "include_v", "boolean", "include the v column" },
+             { "description", "string", "free text" },
+             { "detect_schema", "boolean", "let TD detect the schema on import" },
+             { "idempotent_key", "string", "a key that makes retries safe" },
+             { "source_table", "string", "copy the schema of this table" },
+             { "including_properties", "boolean", "copy the source table's properties too" },
+             { "if_not_exists", "boolean", 'an existing table is success, not conflict' } },
+    returns = "{database, table, type}", errors = "conflict when it exists (unless if_not_exists)",
+    doc = "Create a table.", example = 'c:create_table("web", "access", { schema = {{"path", "string"}} })' },
+
+  { name = "delete_table", method = "POST", path = "/v3/table/delete/{db}/{name}", args = { DB, NAME },
+    answer = "table", unwrap = ref, returns = "{database, table, type}",
+    doc = "Delete a table (recoverable: see deleted_tables).", example = 'c:delete_table("web", "old")' },
+
+  { name = "swap_table", aliases = { "swap_tables" }, method = "POST", path = "/v3/table/swap/{db}/{a}/{b}",
+    args = { DB, { "a", "name", "one table" }, { "b", "name", "the other table" } },
+    answer = "table", unwrap = ref, returns = "{database, table1, table2}",
+    doc = "The two tables exchange names (and so contents) in one step.", example = 'c:swap_table("web", "kpi", "kpi_new")' },
+
+  { name = "rename_table", method = "POST", path = "/v3/table/rename/{db}/{from}/{to}",
+    args = { DB, { "from", "name", "the table's name" }, { "to", "name", "its new name" } },
+    opts = { { "overwrite", "boolean", "replace an existing table called `to`" } },
+    answer = "table", unwrap = ref, returns = "{database, table, type}",
+    doc = "Rename a table.", example = 'c:rename_table("web", "kpi_new", "kpi", { overwrite = true })' },
+
+  { name = "update_table", method = "POST", path = "/v3/table/update/{db}/{name}", args = { DB, NAME },
+    needs_opts = true,
+    opts = { { "expire_days", "integer", "days after which records expire (0: never)" },
+             { "include_v", "boolean", "include the v column" },
+             { "description", "string", "free text" },
+             { "schema", "any", "new columns (see the file's header)" },
+             { "detect_schema", "boolean", "let TD detect the schema on import" },
+             { "name", "string", "a new name" },
+             { "overwrite", "boolean", "with name: replace an existing table of that name" },
+             { "ignore_duplicate_schema", "boolean", "accept columns that are there already" } },
+    before = function(call)
+      if call.opts.schema ~= nil then call.opts.schema = schema_json("update_table", call.opts.schema) end
+    end,
+    answer = "table", unwrap = ref, returns = "{database, table, type}",
+    doc = "Change a table's settings.", example = 'c:update_table("web", "access", { expire_days = 90 })' },
+
+  { name = "update_schema", method = "POST", path = "/v3/table/update-schema/{db}/{name}",
+    args = { DB, NAME, { "schema", "any", SCHEMA[3], to = "form" } },
+    opts = { { "ignore_duplicate_schema", "boolean", "accept columns that are there already" } },
+    before = schema_arg, answer = "table", unwrap = ref, returns = "{database, table, type}",
+    doc = "Replace a table's schema.", example = 'c:update_schema("web", "access", {{"path", "string"}})' },
+
+  { name = "append_schema", method = "POST", path = "/v3/table/append-schema/{db}/{name}",
+    args = { DB, NAME, { "schema", "any", SCHEMA[3], to = "form" } },
+    before = schema_arg, answer = "table", unwrap = ref, returns = "{database, table, type}",
+    doc = "Add columns to a table's schema; columns it has already are kept as they are.",
+    example = 'c:append_schema("web", "access", {{"referer", "string"}})' },
+
+  { name = "tail", hand = true, path = "/v3/table/tail/{db}/{name}", args = { DB, NAME },
+    opts = { { "count", "integer", "how many records (TD's default: 10)" } },
+    returns = "array of the table's last records (maps, oldest first; NULL columns absent)",
+    doc = "The last records of a table (GET /v3/table/tail as msgpack).", example = 'c:tail("web", "access", { count = 5 })' },
+
+  { name = "table_distribution", path = "/v3/table/distribution/{db}/{name}", args = { DB, NAME },
+    answer = "table", returns = "{bucket_count, partition_function, columns = {{key, type, name}, ...}}",
+    errors = "not_found when the table has none",
+    doc = "How a table's records are distributed (user-defined partitioning).", example = 'c:table_distribution("web", "access")' },
+
+  { name = "change_database", method = "POST", path = "/v3/table/change_database/{db}/{name}",
+    args = { DB, NAME, { "dest_db", "name", "the database it moves to", to = "form", as = "dest_database_name" } },
+    answer = "table", unwrap = ref, returns = "{database, table, type}",
+    doc = "Move a table into another database of the account.", example = 'c:change_database("staging", "kpi", "web")' },
+
+  { name = "transfer_table", hand = true, method = "POST", path = "/v3/table/transfer/{db}/{name}", args = { DB, NAME },
+    opts = { { "dest_apikey", "string", "the destination account's API key (masked)", required = true },
+             { "dest_database", "string", "the destination database", required = true },
+             { "dest_table", "string", "the destination table (default: the table's name)" },
+             { "idempotent_key", "string", "a key that makes retries safe" } },
+    returns = "{database_name, table_name}",
+    doc = "Move a table to another account (limited access).",
+    example = 'c:transfer_table("web", "kpi", { dest_apikey = key, dest_database = "shared" })' },
+
+  { name = "deleted_tables", hand = true, path = "/v3/table/deleted",
+    opts = { { "database", "string", "only tables of this database" }, { "database_id", "id", "the same by id" },
+             { "page_size", "integer", "items per request (1..100, default 100)" },
+             { "limit", "integer", "stop after this many" } },
+    returns = "iterator over {id, name, database_id, database_name, deleted_at, created_at}",
+    doc = "Deleted, recoverable tables, following TD's cursor pages.",
+    example = 'for t in c:deleted_tables{ database = "web" } do print(t.id, t.name) end' },
+
+  { name = "recover_table", method = "POST", path = "/v3/table/recover/{table_id}",
+    args = { { "table_id", "id", "the deleted table's id (deleted_tables)" } },
+    opts = { { "table_name", "string", "a new name, when the old one is taken" },
+             { "database_name", "string", "a new database name, when the old one is taken" } },
+    send = "json", answer = "table", unwrap = function(d) return shape.table(d) end,
+    returns = "the recovered table",
+    doc = "Recover a deleted table (and its deleted database).", example = "c:recover_table(1234)" },
+})
 
 return M

@@ -1,31 +1,19 @@
 --- td.v3.users: users of the account, their API keys, logging in with a
 -- password, and delegated admins. Passwords and keys never appear in
--- traces, errors or dry-run output.
+-- traces, errors or dry-run output. The thin operations are declared as
+-- data (td/ops.lua); authenticate is written by hand.
 local errors = require "td.errors"
 local http = require "td.http"
 local redact = require "td.redact"
 local shape = require "td.v3.shape"
 local args = require "td.v3.args"
+local ops = require "td.ops"
 
 local M = {}
 local name_arg = args.name
 
 local function user_shape(u)
   return shape.object(u, { "id", "account_id" })
-end
-
---- client:users() -> array of users ({id, name, email, first_name,
--- last_name, administrator, account_owner, created_at, ...}).
-function M:users()
-  local d = http.request(self, { path = "/v3/user/list" })
-  local out = {}
-  for i, u in ipairs(d.users or {}) do out[i] = user_shape(u) end
-  return out
-end
-
---- client:user() -> the user this client's API key belongs to (GET /v3/user/show).
-function M:user()
-  return user_shape(http.request(self, { path = "/v3/user/show" }))
 end
 
 --- client:authenticate(user, password) -> client, name: logs in with an
@@ -55,71 +43,66 @@ function M:authenticate(user, password)
   return require("td.client").new(o), d.name
 end
 
---- client:add_user(name, {email =, password =, organization =}) -> name
--- (POST /v3/user/add/:name; email is required).
-function M:add_user(name, opts)
-  name_arg("add_user", "name", name)
-  opts = args.opts("add_user", opts, { email = true, password = true, organization = true })
-  args.fields("add_user", opts, { email = "string", password = "string", organization = "string" })
-  if not opts.email or opts.email == "" then args.usage("add_user: opts.email is required") end
-  if opts.password then redact.add(opts.password) end
-  http.request(self, {
-    method = "POST", path = http.path("/v3/user/add/%s", name),
-    form = args.pick(opts, { "email", "password", "organization" }),
-  })
-  return name
-end
+local NAME = { "name", "name", "the user's name" }
 
---- client:remove_user(name) -> name (POST /v3/user/remove/:name).
-function M:remove_user(name)
-  name_arg("remove_user", "name", name)
-  http.request(self, { method = "POST", path = http.path("/v3/user/remove/%s", name), form = {} })
-  return name
-end
+local function hide(k) if type(k) == "string" then redact.add(k) end return k end
 
---- client:api_keys(name) -> array of the user's API keys (strings; they are
--- masked wherever tdlua prints text, but the strings themselves are real).
-function M:api_keys(name)
-  name_arg("api_keys", "name", name)
-  local d = http.request(self, { path = http.path("/v3/user/apikey/list/%s", name) })
-  local out = {}
-  for i, k in ipairs(d.apikeys or {}) do
-    if type(k) == "table" then k = k.key or k.apikey end
-    redact.add(k)
-    out[i] = k
-  end
-  return out
-end
+ops.define(M, "v3.users", {
+  { name = "users", path = "/v3/user/list",
+    answer = { users = { "table" } }, unwrap = "users", each = user_shape,
+    returns = "array of users ({id, name, email, first_name, last_name, administrator, account_owner, created_at, ...})",
+    doc = "The account's users.", example = "for _, u in ipairs(c:users()) do print(u.email) end" },
 
---- client:add_api_key(name) -> the new API key (a string) for the user.
-function M:add_api_key(name)
-  name_arg("add_api_key", "name", name)
-  local d = http.request(self, { method = "POST", path = http.path("/v3/user/apikey/add/%s", name), form = {} })
-  redact.add(d.apikey)
-  return d.apikey
-end
+  { name = "user", path = "/v3/user/show", answer = "table", unwrap = user_shape,
+    returns = "the user", doc = "The user this client's API key belongs to.", example = "c:user().email" },
 
---- client:remove_api_key(name, key) -> name: the key stops working.
-function M:remove_api_key(name, key)
-  name_arg("remove_api_key", "name", name)
-  name_arg("remove_api_key", "key", key)
-  redact.add(key)
-  http.request(self, { method = "POST", path = http.path("/v3/user/apikey/remove/%s", name), form = { apikey = key } })
-  return name
-end
+  { name = "authenticate", hand = true, method = "POST", path = "/v3/user/authenticate",
+    args = { { "user", "name", "an e-mail address or user name" }, { "password", "name", "the password (masked)" } },
+    returns = "client, name", errors = "bad_request for a wrong password",
+    doc = "Log in with a password; returns a new client using the user's API key.",
+    example = 'local uc, name = c:authenticate("me@example.com", pw)' },
 
---- client:add_delegated_admin(email) -> {user_email, delegated_admin = true}
--- (POST /v3/user/delegated_admin/add/:email).
-function M:add_delegated_admin(email)
-  name_arg("add_delegated_admin", "email", email)
-  return (http.request(self, { method = "POST", path = http.path("/v3/user/delegated_admin/add/%s", email), form = {} }))
-end
+  { name = "add_user", method = "POST", path = "/v3/user/add/{name}", args = { NAME },
+    opts = { { "email", "string", "the user's e-mail address", required = true },
+             { "password", "string", "an initial password (masked)" },
+             { "organization", "string", "the organization" } },
+    before = function(call) hide(call.opts.password) end, result = "name",
+    returns = "name", doc = "Add a user to the account.", example = 'c:add_user("ann", { email = "ann@example.com" })' },
 
---- client:remove_delegated_admin(email) -> {user_email, delegated_admin = false}
--- (POST /v3/user/delegated_admin/remove/:email).
-function M:remove_delegated_admin(email)
-  name_arg("remove_delegated_admin", "email", email)
-  return (http.request(self, { method = "POST", path = http.path("/v3/user/delegated_admin/remove/%s", email), form = {} }))
-end
+  { name = "remove_user", method = "POST", path = "/v3/user/remove/{name}", args = { NAME }, result = "name",
+    returns = "name", doc = "Remove a user from the account.", example = 'c:remove_user("ann")' },
+
+  { name = "api_keys", path = "/v3/user/apikey/list/{name}", args = { NAME },
+    answer = { apikeys = { "any" } },
+    unwrap = function(d)
+      local out = {}
+      for i, k in ipairs(d.apikeys) do
+        if type(k) == "table" then k = k.key or k.apikey end
+        out[i] = hide(k)
+      end
+      return out
+    end,
+    returns = "array of API keys (strings; masked wherever tdlua prints text)",
+    doc = "A user's API keys.", example = 'c:api_keys("ann")' },
+
+  { name = "add_api_key", method = "POST", path = "/v3/user/apikey/add/{name}", args = { NAME },
+    answer = { apikey = "string" }, unwrap = function(d) return hide(d.apikey) end,
+    returns = "the new API key (a string)", doc = "Give a user a new API key.", example = 'c:add_api_key("ann")' },
+
+  { name = "remove_api_key", method = "POST", path = "/v3/user/apikey/remove/{name}",
+    args = { NAME, { "key", "name", "the key to revoke", to = "form", as = "apikey" } },
+    before = function(call) hide(call.args.key) end, result = "name",
+    returns = "name", doc = "Revoke one of a user's API keys.", example = 'c:remove_api_key("ann", key)' },
+
+  { name = "add_delegated_admin", method = "POST", path = "/v3/user/delegated_admin/add/{email}",
+    args = { { "email", "name", "the user's e-mail address" } }, answer = "table",
+    returns = "{user_email, delegated_admin = true}", doc = "Make a user a delegated admin.",
+    example = 'c:add_delegated_admin("ann@example.com")' },
+
+  { name = "remove_delegated_admin", method = "POST", path = "/v3/user/delegated_admin/remove/{email}",
+    args = { { "email", "name", "the user's e-mail address" } }, answer = "table",
+    returns = "{user_email, delegated_admin = false}", doc = "Stop a user being a delegated admin.",
+    example = 'c:remove_delegated_admin("ann@example.com")' },
+})
 
 return M

@@ -126,6 +126,7 @@ function M.push(client, name, src, opts)
   local ok, d, resp = pcall(base.request, client, {
     method = "PUT", path = "/api/projects", query = query, body = gz, content_type = "application/gzip",
     idempotent = true, -- a repeat of the same revision is refused (409), never stored twice
+    describe = ("push project %s as revision %s (%d bytes of archive)"):format(name, revision, #gz),
   })
   if not ok then
     local e = d

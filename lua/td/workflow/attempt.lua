@@ -16,9 +16,14 @@ local base = require "td.workflow.base"
 
 local M = {}
 
-local Attempt = {}
-base.class(Attempt)
-Attempt.__name = "td.workflow.attempt"
+-- the object model (td/object.lua) gives summary(); wrap, check and
+-- refresh below are this class's own
+local Attempt = base.class {
+  name = "td.workflow.attempt", kind = "attempt", article = "an attempt",
+  summary = function(a)
+    return ("%s %s/%s %s %s"):format(a.id, a.project_name or "?", a.workflow_name or "?", a.sessionTime or "?", a.status or "?")
+  end,
+}
 M.Attempt = Attempt
 
 local null = core.null
@@ -164,6 +169,9 @@ function Attempt:kill()
   local c = check(self, "kill")
   local ok, d, resp = pcall(base.request, c, {
     method = "POST", path = base.path("/api/attempts/%s/kill", self.id), json = {}, idempotent = true,
+    describe = function()
+      return ("kill attempt %s of %s/%s"):format(self.id, self.project_name or "?", self.workflow_name or "?")
+    end,
   })
   if not ok then
     local e = d
@@ -270,6 +278,10 @@ function Attempt:retry(opts)
   local ok, d, resp = pcall(base.request, c, {
     method = "PUT", path = "/api/attempts", json = body, ok = { 409 },
     idempotent = true, -- safe: the retry name is unique, a repeat is a 409 naming our attempt
+    describe = function()
+      local how = from and ("resume from " .. from) or (resume == "failed" and "resume failed" or "run all tasks again")
+      return ("retry attempt %s of %s/%s (%s)"):format(self.id, self.project_name or "?", self.workflow_name or "?", how)
+    end,
   })
   if not ok then
     local e = d
@@ -289,7 +301,10 @@ function Attempt:retry(opts)
     end
     error(e, 0)
   end
-  if resp.dry_run then return M.wrap(c, { id = "(dry-run)", status = "dry-run" }) end
+  if resp.dry_run then
+    return require("td.dryrun").attempt(c, { project = self.project, workflow = self.workflow,
+      sessionTime = self.sessionTime, params = params })
+  end
   local a = M.wrap(c, d)
   if resp.status == 409 then
     if not opts.name and (resp.attempts or 1) > 1 then return a end -- our own first PUT got through

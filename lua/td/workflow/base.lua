@@ -1,7 +1,8 @@
 --- td.workflow.base: what every workflow object shares.
--- The weak table that ties an object to its client, the request helper
--- (base = "workflow"), camelCase -> snake_case field copies, id and time
--- argument checks, and fresh unique names for retries and revisions.
+-- The workflow flavour of the object model (td/object.lua: snake_case and
+-- *_epoch aliases of camelCase fields), the request helper (base =
+-- "workflow"), id and time argument checks, and fresh unique names for
+-- retries and revisions.
 local errors = require "td.errors"
 local http = require "td.http"
 local redact = require "td.redact"
@@ -9,22 +10,20 @@ local tdtime = require "td.time"
 
 local M = {}
 
-local clients = setmetatable({}, { __mode = "k" })
+local object = require "td.object"
+
+-- what an object without a client says (td/object.lua: spec.unbound)
+M.UNBOUND = "bad self to '%s' (call it with ':' on an object from client.workflow)"
 
 --- Tie obj to its td client (weakly: the object never keeps a client alive
 -- on its own account, and printing the object never shows the client).
-function M.bind(obj, client)
-  clients[obj] = client
-  return obj
-end
+M.bind = object.bind
 
 --- The client an object was made by; a usage error for a method called
 -- with '.' instead of ':'.
 function M.client_of(obj, what)
-  local c = type(obj) == "table" and clients[obj]
-  if not c then
-    errors.raise { kind = "usage", message = ("bad self to '%s' (call it with ':' on an object from client.workflow)"):format(what) }
-  end
+  local c = object.client_of(obj)
+  if not c then errors.raise { kind = "usage", message = M.UNBOUND:format(what) } end
   return c
 end
 
@@ -74,15 +73,20 @@ M.alias = alias
 
 local PLAIN = { __index = alias, __name = "td.workflow.object" }
 
---- Make Class (a metatable whose methods live in it) answer snake_case and
--- *_epoch reads too; returns Class.
-function M.class(Class)
-  Class.__index = function(t, k)
-    local m = rawget(Class, k)
-    if m ~= nil then return m end
-    return alias(t, k)
+--- A workflow object class (td/object.lua) whose objects answer snake_case
+-- and *_epoch reads too: spec as for object.class, with the alias, the
+-- message for an object without a client and a fill that copies the
+-- API's fields (base.fields) before spec.fill adds derived ones.
+function M.class(spec)
+  local extra = spec.fill
+  spec.alias = alias
+  spec.unbound = M.UNBOUND
+  spec.fill = function(obj, t)
+    M.fields(t, obj)
+    if extra then extra(obj, t) end
+    return obj
   end
-  return Class
+  return object.class(spec)
 end
 
 --- Copy a JSON object without JSON nulls (absent fields are nil). Nested
@@ -117,6 +121,9 @@ function M.id(fname, argname, v)
       :format(argname, fname, type(v) == "string" and ("%q"):format(v) or type(v)),
   }
 end
+
+-- the argument type "wf_id" of the workflow declarations (td/ops.lua)
+require("td.ops").add_type("wf_id", M.id)
 
 --- opts(fname, opts, known): errors.opts (nil -> {}, unknown keys refused).
 M.opts = errors.opts

@@ -10,9 +10,11 @@
 -- pages of at most 100). Objects: td/workflow/project.lua, definition.lua
 -- (Workflow), schedule.lua, session.lua, attempt.lua. docs/workflow.md is
 -- the reference; docs/coverage-workflow.md maps every API operation to
--- its method.
+-- its method. The thin operations (version, secrets) are declared as data
+-- (td/ops.lua); the pools in td/workflow/pools.lua.
 local errors = require "td.errors"
 local base = require "td.workflow.base"
+local ops = require "td.ops"
 local attempt = require "td.workflow.attempt"
 local definition = require "td.workflow.definition"
 local project = require "td.workflow.project"
@@ -88,11 +90,13 @@ end
 -- ---------------------------------------------------------------------------
 -- server
 
---- wf:version() -> the server's version string (GET /api/version, no key).
-function WF:version()
-  local c = cl(self, "version")
-  return (base.request(c, { path = "/api/version", auth = false })).version
-end
+local WF_COMMON = { prefix = "wf", base = "workflow", receiver = function(self, decl) return cl(self, decl.name) end }
+
+ops.define(WF, "workflow.server", {
+  { name = "version", path = "/api/version", auth = false, answer = { version = "string" }, unwrap = "version",
+    returns = "the server's version string", doc = "The workflow server's version (needs no key).",
+    example = "wf:version()" },
+}, WF_COMMON)
 
 -- ---------------------------------------------------------------------------
 -- projects
@@ -166,7 +170,8 @@ end
 function WF:delete_project(p)
   local c = cl(self, "delete_project")
   local pid = project_id(c, "delete_project", p)
-  local d, resp = base.request(c, { method = "DELETE", path = base.path("/api/projects/%s", pid) })
+  local d, resp = base.request(c, { method = "DELETE", path = base.path("/api/projects/%s", pid),
+    describe = ("delete project %s"):format(type(p) == "table" and (p.name or pid) or tostring(p)) })
   if resp.dry_run then return nil end
   return project.wrap(c, d)
 end
@@ -217,36 +222,41 @@ local function check_key(fname, key)
   end
 end
 
---- wf:secrets(project) -> array of secret keys (the API never returns values).
-function WF:secrets(p)
-  local c = cl(self, "secrets")
-  local pid = project_id(c, "secrets", p)
-  local d = base.request(c, { path = base.path("/api/projects/%s/secrets", pid) })
-  local out = {}
-  for i, s in ipairs(d.secrets or {}) do out[i] = s.key end
-  table.sort(out)
-  return out
+local PROJECT = { "project", "any", "a project name, id or Project" }
+local KEY = { "key", "any", "a secret key (letters, digits, '_' and '-' in dot-separated parts)" }
+
+-- the key is checked first, then the project is resolved to its id
+local function secret_args(call)
+  if call.decl.args[2] then check_key(call.decl.name, call.args.key) end
+  if call.decl.args[3] then errors.check(call.decl.name, "value", call.args.value, "string") end
+  call.args.project = (project_id(call.client, call.decl.name, call.args.project))
 end
 
---- wf:set_secret(project, key, value) - store a secret (the value is never
--- logged or shown).
-function WF:set_secret(p, key, value)
-  local c = cl(self, "set_secret")
-  check_key("set_secret", key)
-  errors.check("set_secret", "value", value, "string")
-  local pid = project_id(c, "set_secret", p)
-  base.request(c, { method = "PUT", path = base.path("/api/projects/%s/secrets/%s", pid, key), json = { value = value }, idempotent = true })
-  return true
-end
+ops.define(WF, "workflow.secrets", {
+  { name = "secrets", path = "/api/projects/{project}/secrets", args = { PROJECT }, before = secret_args,
+    answer = { secrets = { { key = "string" } } },
+    unwrap = function(d)
+      local out = {}
+      for i, x in ipairs(d.secrets) do out[i] = x.key end
+      table.sort(out)
+      return out
+    end,
+    returns = "array of secret keys, sorted (the API never returns values)",
+    doc = "A project's secret keys.", example = 'wf:secrets("etl")' },
 
---- wf:delete_secret(project, key) - remove a secret (no error when absent).
-function WF:delete_secret(p, key)
-  local c = cl(self, "delete_secret")
-  check_key("delete_secret", key)
-  local pid = project_id(c, "delete_secret", p)
-  base.request(c, { method = "DELETE", path = base.path("/api/projects/%s/secrets/%s", pid, key) })
-  return true
-end
+  { name = "set_secret", method = "PUT", path = "/api/projects/{project}/secrets/{key}", idempotent = true,
+    args = { PROJECT, KEY, { "value", "string", "the secret (never logged or shown)" } }, before = secret_args,
+    request = function(r, call)
+      require("td.redact").add(call.args.value) -- masked from now on, in every encoding
+      r.form, r.json = nil, { value = call.args.value }
+    end,
+    unwrap = function() return true end, returns = "true",
+    doc = "Store a project secret.", example = 'wf:set_secret("etl", "pg.password", pw)' },
+
+  { name = "delete_secret", method = "DELETE", path = "/api/projects/{project}/secrets/{key}",
+    args = { PROJECT, KEY }, before = secret_args, unwrap = function() return true end, returns = "true",
+    doc = "Remove a project secret (no error when absent).", example = 'wf:delete_secret("etl", "pg.password")' },
+}, WF_COMMON)
 
 -- ---------------------------------------------------------------------------
 -- workflows
@@ -538,10 +548,17 @@ function WF:start(p, w, opts)
         workflowId = def.id, sessionTime = ts.sessionTime, params = copy(opts.params),
         retryAttemptName = name, allowQueueing = opts.allow_queueing,
       },
+      describe = function()
+        return ("start a session of %s/%s for %s%s"):format(def.project_name or "?", def.name or "?",
+          tostring(ts.sessionTime), name and (" (attempt name " .. name .. ")") or "")
+      end,
     })
   end
   local d, resp = put(opts.retry_name)
-  if resp.dry_run then return attempt.wrap(c, { id = "(dry-run)", status = "dry-run" }) end
+  if resp.dry_run then
+    return require("td.dryrun").attempt(c, { project = { id = def.project_id, name = def.project_name },
+      workflow = { id = def.id, name = def.name }, sessionTime = ts.sessionTime, params = opts.params })
+  end
   local a = attempt.wrap(c, d)
   if resp.status ~= 409 then return a end
   local msg = ("a session of %s/%s for %s already exists (session %s, attempt %s, %s)"):format(

@@ -1,36 +1,26 @@
 --- td.workflow.definition: the Workflow object (a workflow definition in
 -- one project revision). Fields are the API's (id, name, project,
 -- revision, timezone, config - the .dig file as JSON) plus project_name.
+-- Set up by the object model (td/object.lua): wrap, summary.
 -- Methods: start, session_time, schedule, sessions, attempts.
-local errors = require "td.errors"
 local base = require "td.workflow.base"
 
 local M = {}
 
-local Workflow = {}
-base.class(Workflow)
-Workflow.__name = "td.workflow.definition"
+local Workflow = base.class {
+  name = "td.workflow.definition", kind = "workflow",
+  fill = function(w) w.project_name = type(w.project) == "table" and w.project.name or nil end,
+  summary = function(w)
+    return ("%s %s/%s rev %s"):format(w.id, w.project_name or "?", w.name or "?", w.revision or "?")
+  end,
+}
 M.Workflow = Workflow
 
 --- Wrap a RestWorkflowDefinition JSON object for a client.
-function M.wrap(client, t)
-  local w = setmetatable(base.fields(t), Workflow)
-  w.project_name = type(w.project) == "table" and w.project.name or nil
-  return base.bind(w, client)
-end
+M.wrap = Workflow.wrap
+M.is = Workflow.is
 
-function M.is(v) return getmetatable(v) == Workflow end
-
-function Workflow.__tostring(w)
-  return ("td.workflow.definition(%s %s/%s rev %s)"):format(w.id, w.project_name or "?", w.name or "?", w.revision or "?")
-end
-
-local function check(self, name)
-  if getmetatable(self) ~= Workflow then
-    errors.raise { kind = "usage", message = ("bad self to 'workflow:%s' (a workflow expected; call it with ':')"):format(name) }
-  end
-  return base.client_of(self, "workflow:" .. name)
-end
+local function check(self, name) return Workflow.check(self, name) end
 
 --- workflow:start{session_time =, params =, retry_name =, if_exists =} ->
 -- Attempt (see client.workflow:start).

@@ -3,24 +3,12 @@
 -- priority (1..10000, lowest first), conditions = {{type, operator,
 -- values}, ...}}. Both come back as plain tables with snake_case names
 -- added (concurrency_limit, pool_id). These functions are methods of
--- client.workflow.
+-- client.workflow, declared as data (td/ops.lua).
 local errors = require "td.errors"
 local base = require "td.workflow.base"
+local ops = require "td.ops"
 
 local M = {}
-
-local function list(c, path, key)
-  local d = base.request(c, { path = path })
-  local out = {}
-  for i, t in ipairs(d[key] or {}) do out[i] = base.fields(t) end
-  return out
-end
-
-local function one(c, r)
-  local d, resp = base.request(c, r)
-  if resp.dry_run then return nil end
-  return base.fields(d)
-end
 
 local function pool_body(fname, spec, partial)
   errors.check(fname, "spec", spec, "table")
@@ -36,32 +24,6 @@ local function pool_body(fname, spec, partial)
     end
   end
   return { name = spec.name, concurrencyLimit = spec.concurrency_limit }
-end
-
---- wf:pools() -> array of pools
-function M:pools() return list(base.client_of(self, "client.workflow"), "/api/pools", "pools") end
-
---- wf:pool(id) -> pool
-function M:pool(id)
-  return one(base.client_of(self, "client.workflow"), { path = base.path("/api/pools/%s", base.id("pool", "id", id)) })
-end
-
---- wf:create_pool{name =, concurrency_limit =} -> the new pool (its
--- concurrency is taken out of the default pool's).
-function M:create_pool(spec)
-  return one(base.client_of(self, "client.workflow"), { method = "POST", path = "/api/pools", json = pool_body("create_pool", spec) })
-end
-
---- wf:update_pool(id, {name =, concurrency_limit =}) -> the pool
-function M:update_pool(id, spec)
-  id = base.id("update_pool", "id", id)
-  return one(base.client_of(self, "client.workflow"), { method = "PATCH", path = base.path("/api/pools/%s", id), json = pool_body("update_pool", spec, true) })
-end
-
---- wf:delete_pool(id) -> the deleted pool (refused while attempts run in it
--- or a rule refers to it, and for the default pool).
-function M:delete_pool(id)
-  return one(base.client_of(self, "client.workflow"), { method = "DELETE", path = base.path("/api/pools/%s", base.id("delete_pool", "id", id)) })
 end
 
 local CONDITION_TYPES = { invocation_type = true, project_name = true, workflow_name = true, workflow_type = true }
@@ -99,29 +61,54 @@ local function rule_body(fname, spec, partial)
   return body
 end
 
---- wf:pool_rules() -> array of rules, by priority
-function M:pool_rules() return list(base.client_of(self, "client.workflow"), "/api/pool_rules", "poolRules") end
-
---- wf:pool_rule(id) -> rule
-function M:pool_rule(id)
-  return one(base.client_of(self, "client.workflow"), { path = base.path("/api/pool_rules/%s", base.id("pool_rule", "id", id)) })
+local ID = { "id", "wf_id", "its id" }
+local SPEC = { "spec", "any", "the fields" }
+local function fields(d) return base.fields(d) end
+local function each_fields(key) return function(d) local out = {} for i, t in ipairs(d[key]) do out[i] = base.fields(t) end return out end end
+local function body(make, partial)
+  return function(r, call) r.json = make(call.decl.name, call.args.spec, partial) r.form = nil end
 end
 
---- wf:create_pool_rule{pool_id =, priority =, conditions = {{type =,
--- values =, operator = "starts_with"}}} -> the new rule
-function M:create_pool_rule(spec)
-  return one(base.client_of(self, "client.workflow"), { method = "POST", path = "/api/pool_rules", json = rule_body("create_pool_rule", spec) })
-end
+ops.define(M, "workflow.pools", {
+  { name = "pools", path = "/api/pools", answer = { pools = { "table" } }, unwrap = each_fields("pools"),
+    returns = "array of pools ({id, name, concurrencyLimit, default})",
+    doc = "The resource pools.", example = "for _, p in ipairs(wf:pools()) do print(p.name, p.concurrency_limit) end" },
 
---- wf:update_pool_rule(id, {pool_id =, priority =, conditions =}) -> the rule
-function M:update_pool_rule(id, spec)
-  id = base.id("update_pool_rule", "id", id)
-  return one(base.client_of(self, "client.workflow"), { method = "PATCH", path = base.path("/api/pool_rules/%s", id), json = rule_body("update_pool_rule", spec, true) })
-end
+  { name = "pool", path = "/api/pools/{id}", args = { ID }, answer = "table", unwrap = fields,
+    returns = "one pool", doc = "One resource pool.", example = "wf:pool(3).name" },
 
---- wf:delete_pool_rule(id) -> the deleted rule
-function M:delete_pool_rule(id)
-  return one(base.client_of(self, "client.workflow"), { method = "DELETE", path = base.path("/api/pool_rules/%s", base.id("delete_pool_rule", "id", id)) })
-end
+  { name = "create_pool", method = "POST", path = "/api/pools", args = { SPEC }, request = body(pool_body),
+    answer = "table", unwrap = fields, returns = "the new pool",
+    doc = "Create a resource pool (its concurrency is taken out of the default pool's).",
+    example = 'wf:create_pool{ name = "etl", concurrency_limit = 4 }' },
+
+  { name = "update_pool", method = "PATCH", path = "/api/pools/{id}", args = { ID, SPEC }, request = body(pool_body, true),
+    answer = "table", unwrap = fields, returns = "the pool",
+    doc = "Change a resource pool's name or concurrency limit.", example = "wf:update_pool(3, { concurrency_limit = 8 })" },
+
+  { name = "delete_pool", method = "DELETE", path = "/api/pools/{id}", args = { ID },
+    answer = "table", unwrap = fields, returns = "the deleted pool",
+    doc = "Delete a resource pool (refused while attempts run in it, a rule refers to it, or for the default pool).",
+    example = "wf:delete_pool(3)" },
+
+  { name = "pool_rules", path = "/api/pool_rules", answer = { poolRules = { "table" } }, unwrap = each_fields("poolRules"),
+    returns = "array of rules, by priority", doc = "The pool rules.", example = "wf:pool_rules()" },
+
+  { name = "pool_rule", path = "/api/pool_rules/{id}", args = { ID }, answer = "table", unwrap = fields,
+    returns = "one rule", doc = "One pool rule.", example = "wf:pool_rule(5).priority" },
+
+  { name = "create_pool_rule", method = "POST", path = "/api/pool_rules", args = { SPEC }, request = body(rule_body),
+    answer = "table", unwrap = fields, returns = "the new rule",
+    doc = "Create a pool rule: {pool_id =, priority =, conditions = {{type =, values =, operator = \"starts_with\"}}}.",
+    example = 'wf:create_pool_rule{ pool_id = 3, priority = 10, conditions = {{ type = "project_name", values = {"etl"} }} }' },
+
+  { name = "update_pool_rule", method = "PATCH", path = "/api/pool_rules/{id}", args = { ID, SPEC },
+    request = body(rule_body, true), answer = "table", unwrap = fields, returns = "the rule",
+    doc = "Change a pool rule.", example = "wf:update_pool_rule(5, { priority = 20 })" },
+
+  { name = "delete_pool_rule", method = "DELETE", path = "/api/pool_rules/{id}", args = { ID },
+    answer = "table", unwrap = fields, returns = "the deleted rule", doc = "Delete a pool rule.", example = "wf:delete_pool_rule(5)" },
+}, { prefix = "wf", base = "workflow", dry_run_nil = true,
+     receiver = function(self) return base.client_of(self, "client.workflow") end })
 
 return M

@@ -1,36 +1,29 @@
 --- td.workflow.project: the Project object.
 -- Fields are the API's (id, name, revision, createdAt, updatedAt,
 -- deletedAt, archiveType, archiveMd5, metadata) and their snake_case names.
+-- Set up by the object model (td/object.lua): wrap, refresh, summary.
 -- Methods: refresh, revisions, workflows, workflow, schedules, schedule,
 -- sessions, attempts, start, enable, disable (every schedule of the
 -- project), secrets, set_secret, delete_secret, download, delete.
-local errors = require "td.errors"
 local base = require "td.workflow.base"
 
 local M = {}
 
-local Project = {}
-base.class(Project)
-Project.__name = "td.workflow.project"
+local Project = base.class {
+  name = "td.workflow.project", kind = "project",
+  fetch = function(c, p) return (base.request(c, { path = base.path("/api/projects/%s", p.id) })) end,
+  summary = function(p)
+    return ("%s %s rev %s%s"):format(p.id, p.name or "?", p.revision or "?", p.deletedAt and ", deleted" or "")
+  end,
+}
 M.Project = Project
 
 --- Wrap a RestProject JSON object for a client.
-function M.wrap(client, t)
-  return base.bind(setmetatable(base.fields(t), Project), client)
-end
-
-function M.is(v) return getmetatable(v) == Project end
-
-function Project.__tostring(p)
-  return ("td.workflow.project(%s %s rev %s%s)"):format(p.id, p.name or "?", p.revision or "?",
-    p.deletedAt and ", deleted" or "")
-end
+M.wrap = Project.wrap
+M.is = Project.is
 
 local function check(self, name)
-  if getmetatable(self) ~= Project then
-    errors.raise { kind = "usage", message = ("bad self to 'project:%s' (a project expected; call it with ':')"):format(name) }
-  end
-  return base.client_of(self, "project:" .. name).workflow
+  return Project.check(self, name).workflow
 end
 
 local function with(opts, extra)
@@ -38,15 +31,6 @@ local function with(opts, extra)
   for k, v in pairs(opts or {}) do o[k] = v end
   for k, v in pairs(extra) do o[k] = v end
   return o
-end
-
---- project:refresh() - reload the project.
-function Project:refresh()
-  local wf = check(self, "refresh")
-  local p = wf:project(self.id)
-  for k in pairs(self) do self[k] = nil end
-  for k, v in pairs(p) do self[k] = v end
-  return self
 end
 
 --- project:revisions{name =, limit =, page_size =} - iterate over the

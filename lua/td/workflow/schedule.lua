@@ -2,7 +2,8 @@
 -- Fields are the API's (id, project, workflow, nextRunTime,
 -- nextScheduleTime, disabledAt, and after a change createdAt, updatedAt)
 -- and their snake_case names, plus project_name, workflow_name, enabled,
--- next_run_epoch and next_schedule_epoch. Methods: refresh, enable,
+-- next_run_epoch and next_schedule_epoch. Set up by the object model
+-- (td/object.lua): wrap, refresh, summary. Methods: refresh, enable,
 -- disable, skip, backfill.
 local errors = require "td.errors"
 local base = require "td.workflow.base"
@@ -10,41 +11,26 @@ local attempt = require "td.workflow.attempt"
 
 local M = {}
 
-local Schedule = {}
-base.class(Schedule)
-Schedule.__name = "td.workflow.schedule"
+local Schedule = base.class {
+  name = "td.workflow.schedule", kind = "schedule",
+  fill = function(s)
+    s.project_name = type(s.project) == "table" and s.project.name or nil
+    s.workflow_name = type(s.workflow) == "table" and s.workflow.name or nil
+    s.enabled = s.disabledAt == nil
+  end,
+  fetch = function(c, s) return (base.request(c, { path = base.path("/api/schedules/%s", s.id) })) end,
+  summary = function(s)
+    return ("%s %s/%s next %s%s"):format(s.id, s.project_name or "?", s.workflow_name or "?",
+      s.nextScheduleTime or "?", s.enabled and "" or ", disabled")
+  end,
+}
 M.Schedule = Schedule
 
-local function fill(s, t)
-  base.fields(t, s)
-  s.project_name = type(s.project) == "table" and s.project.name or nil
-  s.workflow_name = type(s.workflow) == "table" and s.workflow.name or nil
-  s.enabled = s.disabledAt == nil
-  return s
-end
-
 --- Wrap a RestSchedule JSON object for a client.
-function M.wrap(client, t)
-  return base.bind(fill(setmetatable({}, Schedule), t), client)
-end
+M.wrap = Schedule.wrap
 
-function Schedule.__tostring(s)
-  return ("td.workflow.schedule(%s %s/%s next %s%s)"):format(s.id, s.project_name or "?", s.workflow_name or "?",
-    s.nextScheduleTime or "?", s.enabled and "" or ", disabled")
-end
-
-local function check(self, name)
-  if getmetatable(self) ~= Schedule then
-    errors.raise { kind = "usage", message = ("bad self to 'schedule:%s' (a schedule expected; call it with ':')"):format(name) }
-  end
-  return base.client_of(self, "schedule:" .. name)
-end
-
-local function replace(self, t)
-  for k in pairs(self) do self[k] = nil end
-  fill(self, t)
-  return self
-end
+local function check(self, name) return Schedule.check(self, name) end
+local replace = Schedule.replace
 
 --- GET /api/schedules/{id} -> Schedule
 function M.get(client, id)
@@ -61,12 +47,6 @@ function M.find(client, pid, pname, name)
     errors.raise { kind = "not_found", message = ("workflow %s of project %s has no schedule (or does not exist)"):format(name, pname or pid) }
   end
   return M.wrap(client, t)
-end
-
---- schedule:refresh() - reload the schedule.
-function Schedule:refresh()
-  local c = check(self, "refresh")
-  return replace(self, (base.request(c, { path = base.path("/api/schedules/%s", self.id) })))
 end
 
 --- A time for a field that digdag reads "ISO with an offset, or local in
@@ -100,6 +80,7 @@ function Schedule:enable(opts)
   if opts.next_time ~= nil then body.nextTime = zoned_or_local("schedule:enable", "next_time", opts.next_time) end
   local d, resp = base.request(c, {
     method = "POST", path = base.path("/api/schedules/%s/enable", self.id), json = body, idempotent = true,
+    describe = ("enable schedule %s of %s/%s"):format(self.id, self.project_name or "?", self.workflow_name or "?"),
   })
   if resp.dry_run then return self end
   return replace(self, d)
@@ -110,6 +91,7 @@ function Schedule:disable()
   local c = check(self, "disable")
   local d, resp = base.request(c, {
     method = "POST", path = base.path("/api/schedules/%s/disable", self.id), json = {}, idempotent = true,
+    describe = ("disable schedule %s of %s/%s"):format(self.id, self.project_name or "?", self.workflow_name or "?"),
   })
   if resp.dry_run then return self end
   return replace(self, d)
@@ -124,7 +106,7 @@ end
 function Schedule:skip(opts)
   local c = check(self, "skip")
   opts = base.opts("schedule:skip", opts, { next_time = true, count = true, from = true, next_run_time = true, dry_run = true })
-  local body = { dryRun = opts.dry_run and true or nil }
+  local body = { dryRun = opts.dry_run and true or false } -- the workflow API requires it
   if opts.next_time ~= nil and opts.count ~= nil then
     errors.raise { kind = "usage", message = "schedule:skip: give next_time or count, not both" }
   elseif opts.next_time ~= nil then
@@ -147,6 +129,11 @@ function Schedule:skip(opts)
   local ok, d, resp = pcall(base.request, c, {
     method = "POST", path = base.path("/api/schedules/%s/skip", self.id), json = body,
     idempotent = true, -- a repeat lands on the same time (or a 409 naming it)
+    dry_run_send = body.dryRun or nil, -- the server's own dry run changes nothing
+    describe = function()
+      return ("skip schedule %s of %s/%s %s"):format(self.id, self.project_name or "?", self.workflow_name or "?",
+        body.nextTime and ("to " .. body.nextTime) or ("past %d sessions from %s"):format(body.count, body.fromTime))
+    end,
   })
   if not ok then
     if errors.is(d, "conflict") then
@@ -215,6 +202,12 @@ function Schedule:backfill(opts)
   if not opts.advance_schedule then body.attemptName = opts.name or ("backfill-" .. base.uuid()) end
   local ok, d, resp = pcall(base.request, c, {
     method = "POST", path = base.path("/api/schedules/%s/backfill", self.id), json = body,
+    dry_run_send = body.dryRun or nil, -- the server's own dry run changes nothing
+    describe = function()
+      return ("backfill %s/%s: start %s from %s%s"):format(self.project_name or "?", self.workflow_name or "?",
+        body.count and ("up to %d sessions"):format(body.count) or "the missed sessions", body.fromTime or "the last run",
+        body.attemptName and (" (attempt name " .. body.attemptName .. ")") or "")
+    end,
   })
   if not ok then
     local e = d
