@@ -261,7 +261,6 @@ local function fetch_page(q, st)
     cancel_quietly(q, st)
     error(bad_response(q, "a Trino page is not valid JSON: " .. tostring(jerr)), 0)
   end
-  st.body = body
   local aok, aerr = pcall(absorb, q, st, page)
   if not aok then
     cancel_quietly(q, st)
@@ -283,17 +282,11 @@ local function next_row(q, st)
           error(bad_response(q, "a Trino row is not a list"), 0)
         end
         local convert = st.convert
-        if convert and not convert(row) then
-          -- an integer too long for a double: read this page again with
-          -- its long numbers kept exact (the rows before were exact)
-          data = types.decode_exact(st.body).data
-          st.data, row = data, data[i]
-          convert(row)
-        end
+        if convert then convert(row) end
         st.rows = st.rows + 1
         return row
       end
-      st.data, st.body = nil, nil
+      st.data = nil
     end
     if not st.next then
       finish(q, st)

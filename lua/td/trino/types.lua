@@ -4,9 +4,8 @@
 -- "array(row(k varchar, v map(varchar, array(bigint))))"). The rules, the
 -- same as for job results where both have the type:
 --   * bigint, integer, smallint, tinyint: Lua integers, exact over the
---     whole int64 range: a page holding an integer too large for a double
---     (2^53 and beyond) is decoded again with its long numbers taken as
---     text, so no double rounds them; a value beyond int64 stays a decimal
+--     whole int64 range (pages are decoded by td.core.json_decode, which
+--     reads integers exactly); a value beyond int64 stays a decimal
 --     string, as in job results.
 --   * double, real: Lua floats; "NaN", "Infinity", "-Infinity" (how Trino
 --     sends them) become 0/0, math.huge, -math.huge.
@@ -18,71 +17,28 @@
 --     key is an integer); row(a T, b U): tables keyed by field name (a
 --     field without a name keeps its position).
 --   * SQL NULL anywhere is td.null.
-local json = require "cjson.safe"
+local core = require "td.core"
 
 local M = {}
 
 local find, sub, byte, gsub, match = string.find, string.sub, string.byte, string.gsub, string.match
 local concat = table.concat
 local tointeger, tonumber, mtype = math.tointeger, tonumber, math.type
-local NULL = json.null
+local NULL = core.null
 
 -- ---------------------------------------------------------------------------
 -- decoding a page
 
--- A JSON number of 16 or more digits could be an int64 that a double would
--- round: wrap it in quotes (outside strings only) so it reaches Lua as
--- text, which the column's converter turns into an exact integer.
-local function big_ok(s, a, b)
-  local prev, nxt = byte(s, a - 1), byte(s, b)
-  -- not part of a fraction or exponent: 46 '.', 101 'e', 69 'E', 43 '+', 45 '-'
-  if prev == 46 or prev == 101 or prev == 69 or prev == 43 or (prev and prev >= 48 and prev <= 57) then
-    return false
-  end
-  if prev == 45 then return false end
-  if nxt == 46 or nxt == 101 or nxt == 69 then return false end
-  return true
-end
+local json_decode = require("td.core").json_decode
 
-local function quote_big(part)
-  return (gsub(part, "()(%-?%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d+)()", function(a, num, b)
-    if big_ok(part, a, b) then return '"' .. num .. '"' end
-  end))
-end
-
-local function quote_big_numbers(s)
-  if not find(s, "%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d") then return s end
-  local out, n, i, len = {}, 0, 1, #s
-  while i <= len do
-    local q = find(s, '"', i, true)
-    n = n + 1
-    out[n] = quote_big(sub(s, i, q and q - 1 or len))
-    if not q then break end
-    local j = q + 1
-    while true do -- the end of the string, past escapes
-      local e = find(s, '["\\]', j)
-      if not e then j = len + 1 break end
-      if byte(s, e) == 92 then j = e + 2 else j = e + 1 break end
-    end
-    n = n + 1
-    out[n] = sub(s, q, j - 1)
-    i = j
-  end
-  return concat(out)
-end
-M.quote_big_numbers = quote_big_numbers
-
---- Decode one page of the protocol: a table, or nil and a message.
+--- Decode one page of the protocol: a table, or nil and a message. The
+-- decoder is td.core.json_decode (as td.json's): integers stay exact.
 function M.decode(body)
-  local data, err = json.decode(body)
-  if type(data) ~= "table" then return nil, err or "not a JSON object" end
+  local data, err, pos = json_decode(body)
+  if type(data) ~= "table" then
+    return nil, err and ("%s at byte %d"):format(err, pos) or "not a JSON object"
+  end
   return data
-end
-
---- Decode a page keeping every JSON integer of 16 digits or more exact
--- (as a decimal string, which the column converters turn into integers).
-function M.decode_exact(body)
-  return M.decode(quote_big_numbers(body))
 end
 
 -- ---------------------------------------------------------------------------
@@ -184,15 +140,8 @@ function M.unbase64(s)
 end
 local unbase64 = M.unbase64
 
--- set when an integer column held a number a double may have rounded
-local lossy = false
-local EXACT = 2 ^ 53
-
 local function to_integer(v)
-  if mtype(v) == "float" then
-    if v >= EXACT or v <= -EXACT then lossy = true end
-    return tointeger(v) or v
-  end
+  if mtype(v) == "float" then return tointeger(v) or v end
   if type(v) == "string" then
     local i = tointeger(tonumber(v))
     if i and match(v, "^%-?%d+$") then return i end
@@ -272,9 +221,7 @@ end
 --- Converters for a page's column metadata ({ {name=, type=}, ... }):
 -- returns the schema as job results have it ({ {name, type}, ... }), the
 -- column names, and a function(row) that turns a decoded row into Lua
--- values in place (nil when no column needs converting). The function
--- returns false when an integer may have been rounded by the JSON decoder
--- (the page is then to be decoded again with M.decode_exact).
+-- values in place (nil when no column needs converting).
 function M.columns(cols)
   local schema, names, idx, fns = {}, {}, {}, {}
   for i, col in ipairs(cols) do
@@ -292,13 +239,12 @@ function M.columns(cols)
   local convert
   if n > 0 then
     convert = function(row)
-      lossy = false
       for k = 1, n do
         local i = idx[k]
         local v = row[i]
         if v ~= nil and v ~= NULL then row[i] = fns[k](v) end
       end
-      return not lossy
+      return row
     end
   end
   return schema, names, convert
