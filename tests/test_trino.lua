@@ -437,3 +437,21 @@ test("under --dry-run nothing is sent; a query left in a <close> scope is cancel
   end
   eq(#t.requests("DELETE", "^/v1/statement/"), 2, "an unread query is cancelled on leaving the scope")
 end)
+
+test("progress: state, rows, elapsed and splits as log lines when stderr is not a terminal", function()
+  t.reset()
+  local f = t.fake()
+  local code, out, err = t.run("-e " .. t.sh_quote([[
+    local n = 0
+    for _ in td.trino("SELECT 1 -- fake_rows(40) page_rows(10)"):rows() do n = n + 1 end
+    print(n)
+  ]]), { TD_API_KEY = t.KEY, TD_API_SERVER = f.url, TD_CONFIG_PATH = "/nonexistent", TDLUA_PROGRESS_INTERVAL = "0" })
+  eq(code, 0, err)
+  eq(out, "40\n")
+  like(err, "INFO%s+trino 20261122_100000_00001_fake1: RUNNING, %d+ rows, 0:00, splits %d+/%d+")
+  ok(not err:find("\27", 1, true), "no terminal control codes")
+  local code2, _, err2 = t.run("--quiet -e " .. t.sh_quote([[for _ in td.trino("SELECT 1 -- fake_rows(40) page_rows(10)"):rows() do end]]),
+    { TD_API_KEY = t.KEY, TD_API_SERVER = f.url, TD_CONFIG_PATH = "/nonexistent", TDLUA_PROGRESS_INTERVAL = "0" })
+  eq(code2, 0, err2)
+  eq(err2, "")
+end)

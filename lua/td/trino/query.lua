@@ -158,10 +158,6 @@ local function absorb(q, st, page)
     error(bad_response(q, "a Trino answer without a query id"), 0)
   end
   q.id = page.id
-  if not st.labelled then
-    st.labelled = true
-    st.bar.label = "trino " .. q.id
-  end
   if type(page.infoUri) == "string" then q.info_uri = page.infoUri end
   local stats = page.stats
   if type(stats) == "table" then
@@ -369,7 +365,7 @@ function M.submit(client, sql, opts)
   local st = {
     client = client, base = base, started = started, rows = 0, timeout = opts.timeout,
     deadline = opts.timeout and started + opts.timeout,
-    bar = progress.new(opts.progress, "trino"),
+    bar = progress.new(false), -- until the query has an id
   }
   local q = setmetatable({ sql = sql, catalog = catalog, database = db, state = "SUBMITTING", rows_read = 0 }, Query)
   private[q] = st
@@ -389,6 +385,7 @@ function M.submit(client, sql, opts)
   end
   local page, jerr = types.decode(body)
   if not page then error(bad_response(q, "the Trino answer is not valid JSON: " .. tostring(jerr)), 0) end
+  st.bar = progress.new(opts.progress, "trino " .. tostring(page.id))
   absorb(q, st, page)
   return q
 end
