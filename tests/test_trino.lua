@@ -172,9 +172,15 @@ test("a stalled page ends in a timeout and a cancel, not a hang", function()
   t.reset()
   local c = t.client()
   local q = c:trino("SELECT 1 -- fake_rows(30) page_rows(10)", { timeout = 0.5 })
-  t.fault { path = "^/v1/statement/executing/", method = "GET", action = "pass", delay = 3, times = 1 }
+  t.fault { path = "^/v1/statement/executing/", method = "GET", action = "pass", delay = 5, times = 1 }
   raises_kind("timeout", function() for _ in q:rows() do end end)
   eq(#t.requests("DELETE", "^/v1/statement/"), 1)
+  local stalled
+  for _, r in ipairs(t.requests("GET", "^/v1/statement/executing/")) do
+    if r.fault == "pass" then stalled = r end
+  end
+  ok(stalled, "the stalled request was made")
+  eq(stalled.status, nil, "the query was given up while its page was still stalled")
 end)
 
 test("Ctrl-C while reading cancels the query; the script exits 130", function()

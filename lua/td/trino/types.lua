@@ -44,7 +44,10 @@ end
 -- ---------------------------------------------------------------------------
 -- types
 
--- Parse a type text into { base =, args = { type... }, names = {...} }.
+--- Parse a Trino type text ("array(row(k varchar, v map(varchar, bigint)))")
+-- into { base = "array", args = { type, ... } }; a row's fields carry
+-- `field` (their name, quotes removed). Numeric parameters (varchar(20),
+-- decimal(10,2)) are skipped. parse(text) -> type.
 local function parse(s)
   local pos = 1
   local function skip() pos = find(s, "[^%s]", pos) or #s + 1 end
