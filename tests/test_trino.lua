@@ -394,6 +394,12 @@ test("fetch(n) and result_table(n) read the first rows and cancel the rest; td.q
   eq(rt.columns, { "id", "name", "score", "active", "note", "tags" })
   like(tostring(rt), "name_4")
   like(rt:summary(), "^5 rows %(more not read%), query ")
+  local narrow = rt:render(30)
+  for line in narrow:gmatch("[^\n]+") do
+    if line:sub(1, 1) == "|" then ok(#line <= 30, line) end
+  end
+  like(narrow, "%(%d more columns: [%w, ]*tags%)")
+  ok(not rt:render():find("more column", 1, true))
   local all = c:trino("SELECT 1 -- fake_rows(3)"):result_table(5)
   eq(#all.rows, 3)
   eq(all.more, false)

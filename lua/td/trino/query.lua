@@ -446,8 +446,36 @@ local ResultTable = {}
 ResultTable.__index = ResultTable
 ResultTable.__name = "td.result_table"
 
+local function display_width(line)
+  local _, n = line:gsub("[^\128-\191]", "")
+  return n
+end
+
+--- result_table:render(width) - the aligned table and its summary line;
+-- with a width (a terminal's columns), the columns that do not fit are
+-- left out (the first ones are kept) and a line names them.
+function ResultTable:render(width)
+  if width ~= nil then errors.check("result_table:render", "width", width, "integer") end
+  local pretty = require "td.pretty"
+  local cols = self.columns
+  local n = #cols
+  local text = pretty.table(cols, self.rows)
+  if width then
+    while n > 1 and display_width(text:match("^[^\n]*")) > width do
+      n = n - 1
+      text = pretty.table(table.move(cols, 1, n, 1, {}), self.rows)
+    end
+  end
+  if n < #cols then
+    text = text .. ("\n(%d more column%s: %s)"):format(#cols - n, #cols - n == 1 and "" or "s",
+      table.concat(cols, ", ", n + 1))
+  end
+  return text .. "\n" .. self:summary()
+end
+
+-- printed: as wide as $COLUMNS says when it is set
 function ResultTable.__tostring(t)
-  return require("td.pretty").table(t.columns, t.rows) .. "\n" .. t:summary()
+  return t:render(math.tointeger(tonumber(os.getenv("COLUMNS") or "")))
 end
 
 --- result_table:summary() - "40 rows (more not read), query <id>, 0.8s"
