@@ -164,7 +164,8 @@ static int run_lib(lua_State *L, const char *mod) {
   return 0;
 }
 
-static int run_script(lua_State *L, char **argv, int argc, int script) {
+/* keep: leave the script's results on the stack (for the REPL under -i) */
+static int run_script(lua_State *L, char **argv, int argc, int script, int keep) {
   const char *fname = argv[script];
   if (strcmp(fname, "-") == 0 && (script == 0 || strcmp(argv[script - 1], "--") != 0)) fname = NULL;
   if (luaL_loadfile(L, fname) != LUA_OK) {
@@ -173,7 +174,7 @@ static int run_script(lua_State *L, char **argv, int argc, int script) {
   }
   int n = 0;
   for (int i = script + 1; i < argc; i++, n++) lua_pushstring(L, argv[i]);
-  return tdhost_call(L, n, 0);
+  return tdhost_call(L, n, keep ? LUA_MULTRET : 0);
 }
 
 static int handle_luainit(lua_State *L) {
@@ -234,15 +235,13 @@ int main(int argc, char **argv) {
       status = a[1] == 'e' ? run_chunk_string(L, v) : run_lib(L, v);
     }
   }
-  if (status == 0 && p.script) status = run_script(L, argv, argc, p.script);
+  if (status == 0 && p.script) status = run_script(L, argv, argc, p.script, p.interactive);
   /* loops started by td.every/td.cron keep running until they end or are stopped */
   if (status == 0 && (p.script || p.exec)) status = tdhost_phase(L, "finish");
-  if (status == 0 && p.version && p.interactive) print_version();
   if (status == 0 || p.interactive) {
     if (p.interactive || tty_repl) {
-      if (tty_repl) print_version();
       tdhost_phase(L, "repl");
-      status = tdhost_repl(L);
+      status = tdhost_repl(L); /* its banner has the version */
     } else if (!p.script && !p.exec && !p.version) {
       /* stdin is not a terminal: run it as a script */
       if (luaL_loadfile(L, NULL) != LUA_OK) status = (tdhost_report(L, 1), 1);

@@ -145,7 +145,7 @@ test("redaction masks registered keys and key-shaped strings", function()
   local c = td.client { apikey = "77/zzzzzzzzzz", config_path = "/nonexistent" }
   like(tostring(c), "77/zz%*%*%*%*")
   eq(tostring(c):find("zzzzzzzzzz", 1, true), nil)
-  eq(require("td.pretty").show(c):find("zzzzzzzzzz", 1, true), nil)
+  eq(require("td.pretty").format(c):find("zzzzzzzzzz", 1, true), nil)
   for k, v in pairs(c) do
     eq(tostring(v):find("zzzzzzzzzz", 1, true), nil, "field " .. tostring(k))
   end

@@ -23,7 +23,7 @@ test("authenticate returns a client for the user; the key stays hidden", functio
   eq(uc:user().name, "analyst", "the new client uses the user's key")
   for _, key in ipairs(c:api_keys("analyst")) do
     eq(tostring(uc):find(key, 1, true), nil, "tostring(client) masks the key")
-    eq(td.pretty.show(uc:config()):find(key, 1, true), nil, "config() masks the key")
+    eq(td.pretty.format(uc:config()):find(key, 1, true), nil, "config() masks the key")
   end
   local e = raises_kind("bad_request", c.authenticate, c, "analyst@example.com", "wrong-password-123")
   eq(tostring(e):find("wrong-password-123", 1, true), nil)

@@ -590,7 +590,7 @@ test("the API key never shows in errors or objects", function()
   eq(ok1, false)
   eq(tostring(e):find(t.KEY, 1, true), nil)
   local a = w:attempt(7)
-  eq(require("td.pretty").show(a, 5):find(t.KEY, 1, true), nil)
+  eq(require("td.pretty").format(a, 5):find(t.KEY, 1, true), nil)
   eq(tostring(a):find(t.KEY, 1, true), nil)
 end)
 

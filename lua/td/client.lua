@@ -58,6 +58,15 @@ function Client.__tostring(c)
   return ("td.client(%s, key %s)"):format(c.endpoint, key and redact.key(key) or "none")
 end
 
+--- The names the REPL's Tab offers on a client: every API method, loaded
+-- or not, and the lazily built fields (workflow).
+function Client.__complete()
+  local names = {}
+  for k in pairs(M.all_methods()) do names[#names + 1] = k end
+  for k in pairs(lazy) do names[#names + 1] = k end
+  return names
+end
+
 --- Register methods (a table of name -> function(client, ...)).
 function M.extend(t)
   for k, v in pairs(t) do methods[k] = v end

@@ -18,7 +18,7 @@ local td = { VERSION = VERSION, null = core.null }
 
 local SUBMODULES = {
   log = "td.log", time = "td.time", pretty = "td.pretty", errors = "td.errors",
-  async = "td.async", http = "td.http", redact = "td.redact",
+  async = "td.async", http = "td.http", redact = "td.redact", repl = "td.repl",
   csv = "td.csv", tsv = "td.tsv", json = "td.json", jsonl = "td.jsonl",
 }
 
@@ -201,6 +201,12 @@ function td.confirm(question)
 end
 
 setmetatable(td, {
+  -- the submodules, for the REPL's Tab before they are loaded
+  __complete = function()
+    local names = {}
+    for k in pairs(SUBMODULES) do names[#names + 1] = k end
+    return names
+  end,
   __index = function(t, k)
     local m = SUBMODULES[k]
     if m then

@@ -4,7 +4,45 @@
 -- the next page only when the previous one is used up.
 local M = {}
 
+-- A paging iterator is a callable object, so `for x in it do` works as
+-- with a function, and it can also be looked at without being used up.
+local Pager = { __name = "td.pager" }
+Pager.__index = Pager
+M.Pager = Pager
+
+function Pager.__call(self)
+  local ahead = self.ahead
+  if ahead[1] ~= nil then return table.remove(ahead, 1) end
+  return self.produce()
+end
+
+--- it:peek(n) -> the next n items (fewer at the end) and whether more may
+-- follow, without using them up: a loop over `it` still starts with them.
+function Pager:peek(n)
+  local ahead = self.ahead
+  while #ahead < n + 1 do
+    local x = self.produce()
+    if x == nil then break end
+    ahead[#ahead + 1] = x
+  end
+  local out = {}
+  for i = 1, math.min(n, #ahead) do out[i] = ahead[i] end
+  return out, #ahead > n
+end
+
+--- it:all() -> an array of every remaining item (fetching every page).
+function Pager:all()
+  local out = {}
+  for x in self do out[#out + 1] = x end
+  return out
+end
+
+local function pager(produce)
+  return setmetatable({ produce = produce, ahead = {} }, Pager)
+end
+
 --- Index-window paging. fetch(from, to) -> array of items (to inclusive).
+-- Returns a paging iterator (it(), it:peek(n), it:all()).
 -- opts: page (size, default 100), limit (stop after this many), key
 -- (function(item) -> id, to skip duplicates when the list shifts while we
 -- read it), offset (start index).
@@ -15,7 +53,7 @@ function M.by_index(fetch, opts)
   local from = opts.offset or 0
   local buf, i, done, count = {}, 1, false, 0
   local seen = opts.key and {} or nil
-  return function()
+  return pager(function()
     while true do
       if limit and count >= limit then return nil end
       if i > #buf then
@@ -37,7 +75,7 @@ function M.by_index(fetch, opts)
         return item
       end
     end
-  end
+  end)
 end
 
 --- last_id paging. fetch(last_id) -> array of items; id(item) gives the
@@ -47,7 +85,7 @@ function M.by_last_id(fetch, id, opts)
   local page = opts.page or 100
   local limit = opts.limit
   local buf, i, done, count, last = {}, 1, false, 0, opts.last_id
-  return function()
+  return pager(function()
     if limit and count >= limit then return nil end
     if i > #buf then
       if done then return nil end
@@ -61,7 +99,7 @@ function M.by_last_id(fetch, id, opts)
     i = i + 1
     count = count + 1
     return item
-  end
+  end)
 end
 
 return M

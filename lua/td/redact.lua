@@ -83,9 +83,16 @@ end
 --- Remember a secret so that redact.text masks it in every encoding.
 -- add(secret): strings shorter than 6 characters and non-strings are
 -- ignored (they would mask ordinary words). Returns nothing.
+local generation = 0
+
+--- How many secrets have been registered so far (a new one changes it, so
+-- text kept from before can be masked again).
+function M.generation() return generation end
+
 function M.add(secret)
   if type(secret) ~= "string" or #secret < 6 or secrets[secret] then return end
   secrets[secret] = true
+  generation = generation + 1
   local shown = M.key(secret)
   local variants = { secret }
   local acct, bare = secret:match("^(%d+)/(.+)$")

@@ -10,7 +10,7 @@ function M.test(name, fn) tests[#tests + 1] = { name = name, fn = fn } end
 
 local function show(v)
   if type(v) == "string" then return ("%q"):format(v) end
-  if type(v) == "table" then return require("td.pretty").show(v, 3) end
+  if type(v) == "table" then return require("td.pretty").format(v, 3) end
   return tostring(v)
 end
 M.show = show

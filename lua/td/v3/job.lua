@@ -144,7 +144,13 @@ function Job:wait(opts)
     end
   end)
   bar:done()
-  if not ok then error(err, 0) end
+  if not ok then
+    if err == "interrupted" or (errors.is(err) and err.kind == "interrupted") then
+      -- Ctrl-C stops the wait, not the job: say which one keeps running
+      errors.raise { kind = "interrupted", message = "stopped by Ctrl-C", job_id = self.job_id }
+    end
+    error(err, 0)
+  end
   if self.status ~= "success" then fail(self) end
   if not self.hive_result_schema then pcall(self.show, self) end
   return self

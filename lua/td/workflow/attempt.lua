@@ -156,7 +156,13 @@ function Attempt:wait(opts)
     end
   end)
   bar:done()
-  if not ok then error(err, 0) end
+  if not ok then
+    if err == "interrupted" or (errors.is(err) and err.kind == "interrupted") then
+      -- Ctrl-C stops the wait, not the attempt: say which one keeps running
+      errors.raise { kind = "interrupted", message = "stopped by Ctrl-C", attempt_id = self.id }
+    end
+    error(err, 0)
+  end
   if self.status ~= "success" and opts.raise ~= false then fail(self) end
   return self
 end
