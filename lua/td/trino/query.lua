@@ -444,39 +444,7 @@ end
 
 local ResultTable = {}
 ResultTable.__index = ResultTable
-ResultTable.__name = "td.result_table"
-
-local function display_width(line)
-  local _, n = line:gsub("[^\128-\191]", "")
-  return n
-end
-
---- result_table:render(width) - the aligned table and its summary line;
--- with a width (a terminal's columns), the columns that do not fit are
--- left out (the first ones are kept) and a line names them.
-function ResultTable:render(width)
-  if width ~= nil then errors.check("result_table:render", "width", width, "integer") end
-  local pretty = require "td.pretty"
-  local cols = self.columns
-  local n = #cols
-  local text = pretty.table(cols, self.rows)
-  if width then
-    while n > 1 and display_width(text:match("^[^\n]*")) > width do
-      n = n - 1
-      text = pretty.table(table.move(cols, 1, n, 1, {}), self.rows)
-    end
-  end
-  if n < #cols then
-    text = text .. ("\n(%d more column%s: %s)"):format(#cols - n, #cols - n == 1 and "" or "s",
-      table.concat(cols, ", ", n + 1))
-  end
-  return text .. "\n" .. self:summary()
-end
-
--- printed: as wide as $COLUMNS says when it is set
-function ResultTable.__tostring(t)
-  return t:render(math.tointeger(tonumber(os.getenv("COLUMNS") or "")))
-end
+ResultTable.__name = "td.trino.result_table"
 
 --- result_table:summary() - "40 rows (more not read), query <id>, 0.8s"
 function ResultTable:summary()
@@ -484,6 +452,23 @@ function ResultTable:summary()
   return ("%d row%s%s, query %s, %.1fs"):format(#self.rows, #self.rows == 1 and "" or "s", more,
     tostring(self.query_id), self.elapsed or 0)
 end
+
+--- result_table:render([opts]) - the rows as an aligned table (td.pretty's,
+-- fitted to opts.width or pretty.options.width, the terminal's in the REPL)
+-- followed by the summary line. opts: td.pretty's table options, or a
+-- width as a number.
+function ResultTable:render(opts)
+  if type(opts) == "number" then opts = { width = opts } end
+  if opts ~= nil then errors.check("result_table:render", "opts", opts, "table") end
+  local pretty = require "td.pretty"
+  local o = setmetatable({ footer = false }, { __index = opts })
+  return pretty.table(self.columns, self.rows, o) .. "\n" .. self:summary()
+end
+
+function ResultTable.__tostring(t) return t:render() end
+
+-- the REPL prints a result table whole (not its one-line summary)
+require("td.pretty").register(ResultTable.__name, function(t, o) return t:render(o) end)
 
 --- query:result_table(n) - { columns = names, rows = {...}, more =,
 -- query_id =, elapsed = } with at most n rows (all when n is nil), ready
