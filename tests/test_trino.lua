@@ -467,3 +467,51 @@ test("progress: state, rows, elapsed and splits as log lines when stderr is not 
   eq(code2, 0, err2)
   eq(err2, "")
 end)
+
+-- the REPL on a pseudo-terminal (tests/lib/ptydrive.py, as test_repl.lua drives it)
+local function repl(steps, cols)
+  local cjson = require "cjson"
+  local f = t.fake()
+  local dir = os.tmpname()
+  os.remove(dir)
+  os.execute("mkdir -p " .. t.sh_quote(dir))
+  local script = {
+    argv = { os.getenv("TDLUA_BIN") or arg[-1] or "./tdlua" }, cols = cols or 100, rows = 50, steps = steps,
+    env = { TD_API_SERVER = f.url, TD_API_KEY = t.KEY, TD_CONFIG_PATH = "/nonexistent", HOME = dir,
+      TDLUA_HISTORY = "", TERM = "xterm", LC_ALL = "C.UTF-8", LANG = "C.UTF-8", NO_COLOR = "1" },
+  }
+  local fh = assert(io.open(dir .. "/in.json", "w"))
+  fh:write(cjson.encode(script))
+  fh:close()
+  os.execute(("/usr/bin/python3 tests/lib/ptydrive.py %s %s"):format(t.sh_quote(dir .. "/in.json"), t.sh_quote(dir .. "/out.json")))
+  local r = cjson.decode((assert(t.slurp(dir .. "/out.json"), "ptydrive wrote no result")))
+  os.execute("rm -rf " .. t.sh_quote(dir))
+  if not r.ok then error("pty: " .. tostring(r.error), 2) end
+  return r
+end
+
+test("in the REPL td.q prints the first rows as a table within the terminal; Ctrl-C cancels a query", function()
+  t.reset()
+  local PROMPT = "\n> $"
+  local r = repl({
+    { expect = PROMPT },
+    { send = [[td.q("SELECT 1 -- fake_rows(50) page_rows(10)", "web")]] .. "\r" },
+    { expect = "40 rows \\(more not read\\), query \\S+, [0-9.]+s" .. PROMPT },
+    { send = [[for _ in td.trino("SELECT 1 -- fake_stuck"):rows() do end]] .. "\r" },
+    { expect = "trino \\S+: RUNNING" }, -- the live progress line: the query runs
+    { send = "\3", now = true },
+    { expect = "interrupted.*" .. PROMPT },
+    { send = "\4" }, { wait = true },
+  }, 72)
+  eq(r.status, 0)
+  local out = r.segments[2]
+  like(out, "| id | name")
+  like(out, "name_39")
+  ok(not out:find("name_40", 1, true))
+  for line in out:gmatch("[^\r\n]+") do
+    if line:sub(1, 1) == "|" then ok(td.pretty.width(line) <= 72, "fits the terminal: " .. line) end
+  end
+  local qs = queries()
+  eq(qs[1].state, "CANCELED", "td.q cancels the rest")
+  eq(qs[2].state, "CANCELED", "Ctrl-C cancels the running query")
+end)
