@@ -43,6 +43,22 @@ test("rows follow nextUri over many pages: the same rows as the job path, one PO
   eq(q:columns(), { "id", "name", "score", "active", "note", "tags" })
 end)
 
+test("memory stays flat however many pages arrive", function()
+  t.reset()
+  local c = t.client()
+  local n, low, high = 0, math.huge, 0
+  for _ in c:trino("SELECT 1 -- fake_rows(40000) page_rows(500)"):rows() do
+    n = n + 1
+    if n % 2000 == 0 then
+      collectgarbage("collect")
+      local kb = collectgarbage("count")
+      if n >= 4000 then low, high = math.min(low, kb), math.max(high, kb) end
+    end
+  end
+  eq(n, 40000)
+  ok(high - low < 2048, ("memory grew by %d KiB over 80 pages"):format(math.floor(high - low)))
+end)
+
 test("empty pages in the middle of the result are skipped", function()
   t.reset()
   local c = t.client()
