@@ -128,18 +128,30 @@ function M.network_error(code, message, method, url)
   }
 end
 
+local MONTHS = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6, Jul = 7, Aug = 8, Sep = 9, Oct = 10, Nov = 11, Dec = 12 }
+
+--- An HTTP date ("Wed, 21 Oct 2015 07:28:00 GMT") as epoch seconds, or nil.
+function M.http_date(v)
+  local d, mon, y, h, mi, sec = tostring(v or ""):match("%a+, (%d+) (%a+) (%d+) (%d+):(%d+):(%d+)")
+  if not d or not MONTHS[mon] then return nil end
+  local t = os.time { year = tonumber(y), month = MONTHS[mon], day = tonumber(d), hour = tonumber(h),
+    min = tonumber(mi), sec = tonumber(sec) }
+  local utc_off = os.time(os.date("!*t", 0)) -- local -> UTC correction
+  return t - utc_off
+end
+
+--- The server's clock at the time of a response (its Date header), or nil.
+function M.server_time(resp)
+  return resp and resp.headers and M.http_date(resp.headers["date"])
+end
+
 local function parse_retry_after(v)
   if not v then return nil end
   local n = tonumber(v)
   if n then return math.max(0, n) end
   -- an HTTP date: "Wed, 21 Oct 2015 07:28:00 GMT"
-  local d, mon, y, h, mi, s = v:match("%a+, (%d+) (%a+) (%d+) (%d+):(%d+):(%d+)")
-  if d then
-    local months = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6, Jul = 7, Aug = 8, Sep = 9, Oct = 10, Nov = 11, Dec = 12 }
-    local t = os.time { year = tonumber(y), month = months[mon] or 1, day = tonumber(d), hour = tonumber(h), min = tonumber(mi), sec = tonumber(s) }
-    local utc_off = os.time(os.date("!*t", 0)) -- local -> UTC correction
-    return math.max(0, t - utc_off - os.time())
-  end
+  local t = M.http_date(v)
+  if t then return math.max(0, t - os.time()) end
   return nil
 end
 M.parse_retry_after = parse_retry_after
@@ -251,6 +263,15 @@ function M.bad_response(method, url, resp, why)
   }
 end
 
+-- The hint of an error whose outcome is unknown: how to find what TD did.
+local function identity_hint(identity)
+  local keys = {}
+  for k, v in pairs(identity) do keys[#keys + 1] = ("%s %s"):format(k, tostring(v)) end
+  table.sort(keys)
+  return ("TD may have carried it out; look it up by %s (running the same call again with it does not repeat it)")
+    :format(table.concat(keys, ", "))
+end
+
 --- Perform a request with the client's retry policy: the one retry loop.
 -- r = { method, path | url, base = "api"|"workflow", query, form, json, body,
 --       content_type, headers, idempotent, auth = false | function(key) ->
@@ -275,8 +296,9 @@ end
 -- what a request that changes something would do ("kill job 1024"): under
 -- --dry-run such a request is not sent and td.dryrun prints that instead.
 -- Returns the decoded JSON (or the raw body with raw = true) and the
--- response table { status, headers, body, elapsed, attempts, maybe_sent }
--- (maybe_sent: an earlier try of this call may have reached the server).
+-- response table { status, headers, body, elapsed, attempts, maybe_sent,
+-- started } (maybe_sent: an earlier try of this call may have reached the
+-- server; started: core.now() when the first try was about to be sent).
 function M.request(client, r)
   local method = r.method or "GET"
   r.method = method
@@ -298,7 +320,16 @@ function M.request(client, r)
   while true do
     attempt = attempt + 1
     if maybe_sent and r.resolve then
-      local found = r.resolve()
+      local rok, found = pcall(r.resolve)
+      if not rok then
+        -- TD could not be asked either: the outcome stays unknown
+        if type(found) == "table" and r.identity then
+          for k, v in pairs(r.identity) do found[k] = v end
+          found.maybe_done, found.maybe_sent = true, true
+          found.hint = identity_hint(r.identity)
+        end
+        error(found, 0)
+      end
       if found ~= nil then
         trace(client, fmt("%s %s: resolved by identity after an unanswered try", method, shown))
         return found, { status = 0, headers = {}, body = "", resolved = true, attempts = attempt - 1, maybe_sent = true }
@@ -326,7 +357,7 @@ function M.request(client, r)
       attempt > 1 and (" (retry " .. (attempt - 1) .. ")") or ""))
 
     if not err then
-      resp.attempts, resp.maybe_sent = attempt, maybe_sent
+      resp.attempts, resp.maybe_sent, resp.started = attempt, maybe_sent, started
       if r.raw then return resp.body, resp end
       local data, jerr
       if resp.body == "" then
@@ -338,6 +369,12 @@ function M.request(client, r)
         local ctype = resp.headers["content-type"] or "?"
         err = M.bad_response(method, shown, resp,
           ("the body is not valid JSON (%s, content-type %s)"):format(jerr or "?", ctype))
+        err.retryable = true
+      elseif type(data) ~= "table" or getmetatable(data) ~= nil then
+        -- every TD answer is a JSON object or array; `null`, a number or a
+        -- string is never one to read fields from
+        err = M.bad_response(method, shown, resp,
+          ("a JSON %s where an object was expected"):format(data == json.null and "null" or type(data)))
         err.retryable = true
       elseif r.expect and resp.status >= 200 and resp.status < 300 then
         local why = r.expect(data)
@@ -364,17 +401,12 @@ function M.request(client, r)
     if not give_up and elapsed + delay > client.retry_max_time then give_up = true end
     if not give_up and deadline and now() + delay >= deadline then give_up = true end
     if give_up then
+      err.maybe_sent = maybe_sent or nil
       if maybe_sent and r.identity then
         -- the outcome is unknown: say what to look for
-        local keys = {}
-        for k, v in pairs(r.identity) do
-          err[k] = v
-          keys[#keys + 1] = ("%s %s"):format(k, tostring(v))
-        end
-        table.sort(keys)
+        for k, v in pairs(r.identity) do err[k] = v end
         err.maybe_done = true
-        err.hint = ("TD may have carried it out; look it up by %s (running the same call again with it does not repeat it)")
-          :format(table.concat(keys, ", "))
+        err.hint = identity_hint(r.identity)
       end
       error(err, 0)
     end

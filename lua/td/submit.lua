@@ -38,6 +38,14 @@ function M.uuid()
   return ("%s-%s-4%s-%s%s-%s"):format(h:sub(1, 8), h:sub(9, 12), h:sub(14, 16), variant, h:sub(18, 20), h:sub(21, 32))
 end
 
+-- a fresh identity of each kind
+local FRESH = {
+  domain_key = function() return "tdlua-" .. M.random_hex(12) end,
+  retry = function() return "retry-" .. M.uuid() end,
+  attempt = function() return M.uuid() end,
+  import = function() return M.random_hex(16) end,
+}
+
 --- The identity of a submission: the caller's own when given; else the
 -- journal's (deterministic inside a journaled step, so a re-run finds what
 -- the killed run created); else a fresh random one. `purpose` names the
@@ -49,8 +57,26 @@ function M.key(explicit, purpose)
     local id = journal.identity(purpose or "domain_key")
     if id then return id end
   end
-  if purpose == "attempt" or purpose == "retry" then return M.uuid() end
-  return "tdlua-" .. M.random_hex(12)
+  local fresh = FRESH[purpose or "domain_key"] or FRESH.domain_key
+  return fresh()
+end
+
+--- After PUT /api/attempts answered 409 with attempt `a` (the existing
+-- one): was it made by an earlier try of this very call? Only when a try
+-- may have reached the server (resp.maybe_sent). With a name (a retry, or
+-- a start given retry_name), by the name: that is the identity. Without one
+-- (the first attempt of a session), when TD created it after this call's
+-- first try went out, by TD's own clock: its Date header, less the time
+-- since that try; with no clock to tell, it is taken as ours, so nothing is
+-- ever started twice.
+function M.attempt_is_ours(a, resp, name)
+  if not resp or not resp.maybe_sent or type(a) ~= "table" then return false end
+  if name ~= nil then return a.retryAttemptName == name end
+  local now_srv = http.server_time(resp)
+  local created = type(a.createdAt) == "string" and require("td.time").parse(a.createdAt) or nil
+  if not now_srv or not created then return true end
+  local since = require("td.core").now() - (resp.started or 0)
+  return created >= now_srv - since - 1
 end
 
 local function jobmod() return require "td.v3.job" end

@@ -46,6 +46,7 @@ form-encoded or JSON-object body; ``req.user`` is the key's user name.
 """
 
 import argparse
+import email.utils
 import hashlib
 import importlib
 import importlib.util
@@ -640,6 +641,14 @@ HTML_PAGE = ("<html>\r\n<head><title>{code} {reason}</title></head>\r\n<body>\r\
 
 
 class Handler(BaseHTTPRequestHandler):
+    def date_time_string(self, timestamp=None):
+        # the Date header tells the fake's clock, as TD's tells its own, so
+        # the times in answers (createdAt, ...) and Date agree
+        clock = sys.modules.get("v3")
+        if timestamp is None and clock is not None and getattr(clock, "STATE", None) is not None:
+            timestamp = clock.STATE.now()
+        return email.utils.formatdate(timestamp, usegmt=True)
+
     protocol_version = "HTTP/1.1"
     # headers and body go out in separate writes: without TCP_NODELAY each
     # small response waits for the client's delayed ACK (about 40 ms)

@@ -61,9 +61,18 @@ local function merge(job, t)
 end
 
 --- job:refresh() - update status fields from /v3/job/status (cheap).
+-- what job/status and job/show must answer: a job with its status
+local JOB_STATUSES = { queued = true, booting = true, running = true, success = true, error = true, killed = true }
+local function job_shape(d)
+  if type(d.status) ~= "string" then return "no job status in the answer" end
+  if not JOB_STATUSES[d.status] then return ("an unknown job status %q"):format(d.status) end
+  return nil
+end
+M.job_shape = job_shape
+
 function Job:refresh()
   check(self, "refresh")
-  merge(self, (http.request(client_of(self), { path = http.path("/v3/job/status/%s", self.job_id) })))
+  merge(self, (http.request(client_of(self), { path = http.path("/v3/job/status/%s", self.job_id), expect = job_shape })))
   return self
 end
 
@@ -71,7 +80,7 @@ end
 -- debug.cmdout and debug.stderr.
 function Job:show()
   check(self, "show")
-  merge(self, (http.request(client_of(self), { path = http.path("/v3/job/show/%s", self.job_id) })))
+  merge(self, (http.request(client_of(self), { path = http.path("/v3/job/show/%s", self.job_id), expect = job_shape })))
   return self
 end
 

@@ -39,6 +39,26 @@ function M.status_of(t)
   return "running"
 end
 
+-- an answer holding an array of objects under `field`
+local function list_of(field)
+  return function(d)
+    local v = d[field]
+    if type(v) ~= "table" then return ("no %s list in the answer"):format(field) end
+    for _, x in ipairs(v) do
+      if type(x) ~= "table" then return ("an item of %s that is not an object"):format(field) end
+    end
+    return nil
+  end
+end
+
+--- What an attempt answer must hold: its id and the done flag (an answer
+-- without them would otherwise read as a running attempt).
+function M.shape(d)
+  if d.id == nil or d.id == null then return "no attempt id in the answer" end
+  if type(d.done) ~= "boolean" and type(d.status) ~= "string" then return "no done flag or status in the attempt" end
+  return nil
+end
+
 local function fill(a, t)
   base.fields(t, a)
   a.status = M.status_of(t)
@@ -74,7 +94,7 @@ end
 --- attempt:refresh() - reload the attempt (GET /api/attempts/{id}).
 function Attempt:refresh()
   local c = check(self, "refresh")
-  replace(self, (base.request(c, { path = base.path("/api/attempts/%s", self.id) })))
+  replace(self, (base.request(c, { path = base.path("/api/attempts/%s", self.id), expect = M.shape })))
   return self
 end
 
@@ -173,8 +193,21 @@ end
 -- Raises already_finished when the attempt is done or already being killed.
 function Attempt:kill()
   local c = check(self, "kill")
+  -- the identity of a kill is the attempt's cancel-requested flag: after a
+  -- try that may have reached TD, the attempt itself tells whether it took
+  local function took()
+    local okr, fresh = pcall(base.request, c, { path = base.path("/api/attempts/%s", self.id) })
+    if okr and type(fresh) == "table" and fresh.cancelRequested == true then
+      replace(self, fresh)
+      if self.done ~= true then self.status = "canceling" end
+      return self
+    end
+    return nil
+  end
   local ok, d, resp = pcall(base.request, c, {
     method = "POST", path = base.path("/api/attempts/%s/kill", self.id), json = {}, idempotent = true,
+    identity = { attempt_id = self.id },
+    resolve = took,
     describe = function()
       return ("kill attempt %s of %s/%s"):format(self.id, self.project_name or "?", self.workflow_name or "?")
     end,
@@ -182,11 +215,9 @@ function Attempt:kill()
   if not ok then
     local e = d
     if errors.is(e, "conflict") then
-      if (e.attempts or 1) > 1 then
-        -- our first request got through before the connection failed
-        self.cancelRequested, self.cancel_requested = true, true
-        return self
-      end
+      -- a 409 after a try that may have got through: our kill took when
+      -- TD shows the attempt's cancel requested
+      if e.maybe_sent and took() then return self end
       base.reraise(e, {
         kind = "already_finished", attempt_id = self.id,
         message = ("%s is already finished or already being killed (%s)"):format(describe(self), e.message),
@@ -196,6 +227,7 @@ function Attempt:kill()
     error(e, 0)
   end
   if resp.dry_run then return self end
+  if resp.resolved then return self end
   replace(self, d)
   if self.done ~= true then
     self.cancelRequested, self.cancel_requested = true, true
@@ -272,9 +304,9 @@ function Attempt:retry(opts)
   local body = {
     workflowId = retry_workflow_id(c, self, revision),
     sessionTime = self.sessionTime,
-    retryAttemptName = opts.name or ("retry-" .. base.uuid()),
+    retryAttemptName = opts.name or require("td.submit").key(nil, "retry"), -- chosen before the first try
     params = params, -- an empty table is sent as {}
-    allowQueueing = opts.allow_queueing,
+    allowQueueing = opts.allow_queueing ~= false, -- may queue when the pool is full (TD fails it otherwise)
   }
   if from then
     body.resume = { mode = "from", attemptId = self.id, from = from }
@@ -284,6 +316,11 @@ function Attempt:retry(opts)
   local ok, d, resp = pcall(base.request, c, {
     method = "PUT", path = "/api/attempts", json = body, ok = { 409 },
     idempotent = true, -- safe: the retry name is unique, a repeat is a 409 naming our attempt
+    identity = { retry_name = body.retryAttemptName },
+    expect = function(x)
+      if type(x) ~= "table" or x.id == nil then return "no attempt id in the answer" end
+      return nil
+    end,
     describe = function()
       local how = from and ("resume from " .. from) or (resume == "failed" and "resume failed" or "run all tasks again")
       return ("retry attempt %s of %s/%s (%s)"):format(self.id, self.project_name or "?", self.workflow_name or "?", how)
@@ -313,7 +350,8 @@ function Attempt:retry(opts)
   end
   local a = M.wrap(c, d)
   if resp.status == 409 then
-    if not opts.name and (resp.attempts or 1) > 1 then return a end -- our own first PUT got through
+    -- our own first PUT got through and its answer was lost: the name is the identity
+    if require("td.submit").attempt_is_ours(d, resp, body.retryAttemptName) then return a end
     errors.raise {
       kind = "conflict", status = 409, attempt_id = a.id, existing = a,
       message = ("an attempt named %q already exists for session %s of %s/%s: attempt %s (%s)"):format(
@@ -330,7 +368,7 @@ end
 -- (= fullName); isGroup is a boolean (from isGroup or group).
 function Attempt:tasks()
   local c = check(self, "tasks")
-  local d = base.request(c, { path = base.path("/api/attempts/%s/tasks", self.id) })
+  local d = base.request(c, { path = base.path("/api/attempts/%s/tasks", self.id), expect = list_of("tasks") })
   local out = {}
   for i, t in ipairs(d.tasks or {}) do
     local task = base.fields(t)
@@ -346,7 +384,7 @@ end
 --- attempt:retries() -> every attempt of this attempt's session, by index.
 function Attempt:retries()
   local c = check(self, "retries")
-  local d = base.request(c, { path = base.path("/api/attempts/%s/retries", self.id) })
+  local d = base.request(c, { path = base.path("/api/attempts/%s/retries", self.id), expect = list_of("attempts") })
   local out = {}
   for i, t in ipairs(d.attempts or {}) do out[i] = M.wrap(c, t) end
   return out

@@ -172,28 +172,8 @@ function M.local_time(s)
   return ("%sT%s:%s:%s"):format(d, h, m, sec ~= "" and sec or "00")
 end
 
-local function random_bytes(n)
-  local f = io.open("/dev/urandom", "rb")
-  local b = f and f:read(n)
-  if f then f:close() end
-  if not b or #b < n then
-    local t = {}
-    for i = 1, n do t[i] = string.char(math.random(0, 255)) end
-    b = table.concat(t)
-  end
-  return b
-end
-
 --- A random UUID (version 4), as digdag uses for retry and revision names.
-function M.uuid()
-  local b = { random_bytes(16):byte(1, 16) }
-  b[7] = (b[7] & 0x0f) | 0x40
-  b[9] = (b[9] & 0x3f) | 0x80
-  local h = {}
-  for i = 1, 16 do h[i] = ("%02x"):format(b[i]) end
-  local s = table.concat(h)
-  return ("%s-%s-%s-%s-%s"):format(s:sub(1, 8), s:sub(9, 12), s:sub(13, 16), s:sub(17, 20), s:sub(21, 32))
-end
+M.uuid = function() return require("td.submit").uuid() end
 
 local paging = require "td.paging"
 

@@ -13,6 +13,7 @@
 -- its method. The thin operations (version, secrets) are declared as data
 -- (td/ops.lua); the pools in td/workflow/pools.lua.
 local errors = require "td.errors"
+local submit = require "td.submit"
 local base = require "td.workflow.base"
 local ops = require "td.ops"
 local attempt = require "td.workflow.attempt"
@@ -493,7 +494,7 @@ end
 function WF:attempt(id)
   local c = cl(self, "attempt")
   id = base.id("attempt", "id", id)
-  return attempt.wrap(c, (base.request(c, { path = base.path("/api/attempts/%s", id) })))
+  return attempt.wrap(c, (base.request(c, { path = base.path("/api/attempts/%s", id), expect = attempt.shape })))
 end
 
 --- wf:kill(attempt_id) -> the Attempt (see attempt:kill).
@@ -503,11 +504,21 @@ function WF:kill(id)
 end
 
 local SESSION_MODES = { now = false, hourly = "hour", daily = "day" }
+
+-- what PUT /api/attempts must answer: an attempt (200, or 409 with the existing one)
+local function attempt_shape(d)
+  if type(d) ~= "table" or (math.type(d.id) ~= "integer" and type(d.id) ~= "string") then
+    return "no attempt id in the answer"
+  end
+  return nil
+end
 local IF_EXISTS = { ["return"] = true, retry = true, error = true }
 
 --- wf:start(project, workflow, {session_time = "now"|"hourly"|"daily"|time,
 -- params =, retry_name =, revision =, if_exists = "return"|"retry"|"error",
--- allow_queueing =}) -> Attempt.
+-- allow_queueing = true}) -> Attempt. allowQueueing is sent true unless
+-- allow_queueing = false (TD fails an API-started attempt at once when the
+-- pool is full otherwise).
 -- Resolves the session time through the server (truncated_session_time;
 -- "hourly"/"daily" truncate now to the hour/day, a local time is read in
 -- the workflow's time zone) and starts it (PUT /api/attempts). When that
@@ -543,10 +554,14 @@ function WF:start(p, w, opts)
   local function put(name)
     return base.request(c, {
       method = "PUT", path = "/api/attempts", ok = { 409 },
-      idempotent = true, -- a repeat finds the same session: 409 with our attempt
+      idempotent = true, -- a repeat finds the same session: 409 with the attempt (ours: submit.attempt_is_ours)
+      identity = name and { attempt_name = name } or { session_time = ts.sessionTime },
+      expect = attempt_shape,
       json = {
         workflowId = def.id, sessionTime = ts.sessionTime, params = copy(opts.params),
-        retryAttemptName = name, allowQueueing = opts.allow_queueing,
+        -- TD fails an API-started attempt at once when the pool is full
+        -- unless it may queue (and says queueing will become mandatory)
+        retryAttemptName = name, allowQueueing = opts.allow_queueing ~= false,
       },
       describe = function()
         return ("start a session of %s/%s for %s%s"):format(def.project_name or "?", def.name or "?",
@@ -561,11 +576,18 @@ function WF:start(p, w, opts)
   end
   local a = attempt.wrap(c, d)
   if resp.status ~= 409 then return a end
+  -- our own first try got through and its answer was lost: not an older session
+  if submit.attempt_is_ours(d, resp, opts.retry_name) then return a end
   local msg = ("a session of %s/%s for %s already exists (session %s, attempt %s, %s)"):format(
     def.project_name or "?", def.name or "?", ts.sessionTime, tostring(a.sessionId), tostring(a.id), tostring(a.status))
   if if_exists == "retry" then
-    d = put("retry-" .. base.uuid())
-    return attempt.wrap(c, d)
+    local name = submit.key(nil, "retry")
+    local d2, resp2 = put(name)
+    if resp2.status == 409 and not submit.attempt_is_ours(d2, resp2, name) then
+      errors.raise { kind = "conflict", status = 409, existing = attempt.wrap(c, d2),
+        message = ("an attempt named %q already exists for %s"):format(name, ts.sessionTime) }
+    end
+    return attempt.wrap(c, d2)
   elseif if_exists == "error" then
     errors.raise { kind = "conflict", status = 409, message = msg, existing = a, attempt_id = a.id,
       hint = "attempt:retry{...} reruns it; if_exists = \"retry\" starts a new attempt of the session" }

@@ -60,7 +60,7 @@ function Session:latest_attempt()
   local c = check(self, "latest_attempt")
   local last = self.lastAttempt
   if type(last) ~= "table" or not last.id then return nil end
-  return attempt.wrap(c, (base.request(c, { path = base.path("/api/attempts/%s", last.id) })))
+  return attempt.wrap(c, (base.request(c, { path = base.path("/api/attempts/%s", last.id), expect = attempt.shape })))
 end
 
 return M
