@@ -176,7 +176,7 @@ end)
 test("a timeout cancels a query that keeps running", function()
   t.reset()
   local c = t.client()
-  local q = c:trino("SELECT 1 -- fake_stuck", { timeout = 0.4 })
+  local q = c:trino("SELECT 1 -- fake_stuck", { timeout = 1.5 })
   local e = raises_kind("timeout", function() for _ in q:rows() do end end)
   eq(e.query_id, q.id)
   like(e.message, "cancelled")
@@ -187,8 +187,8 @@ end)
 test("a stalled page ends in a timeout and a cancel, not a hang", function()
   t.reset()
   local c = t.client()
-  local q = c:trino("SELECT 1 -- fake_rows(30) page_rows(10)", { timeout = 0.5 })
-  t.fault { path = "^/v1/statement/executing/", method = "GET", action = "pass", delay = 5, times = 1 }
+  local q = c:trino("SELECT 1 -- fake_rows(30) page_rows(10)", { timeout = 1.5 })
+  t.fault { path = "^/v1/statement/executing/", method = "GET", action = "pass", delay = 8, times = 1 }
   raises_kind("timeout", function() for _ in q:rows() do end end)
   eq(#t.requests("DELETE", "^/v1/statement/"), 1)
   local stalled
@@ -203,8 +203,9 @@ test("Ctrl-C while reading cancels the query; the script exits 130", function()
   t.reset()
   local f = t.fake()
   local code, _, err = t.run("-e " .. t.sh_quote([[
+    local q = td.trino("SELECT 1 -- fake_stuck")
     os.execute("(sleep 0.3; kill -INT $PPID) &") -- a Ctrl-C while the pages are read
-    for _ in td.trino("SELECT 1 -- fake_stuck"):rows() do end
+    for _ in q:rows() do end
   ]]), { TD_API_KEY = t.KEY, TD_API_SERVER = f.url, TD_CONFIG_PATH = "/nonexistent" })
   eq(code, 130, err)
   eq(#t.requests("DELETE", "^/v1/statement/"), 1)
