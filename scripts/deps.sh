@@ -7,7 +7,7 @@ set -eu
 PKGS="gcc make pkg-config ca-certificates
 lua5.4 liblua5.4-dev lua-cjson lua-cjson-dev
 libcurl4 libcurl4-openssl-dev zlib1g-dev libisal-dev libedit-dev
-python3 python3-msgpack curl"
+python3 python3-msgpack curl luarocks"
 
 missing=""
 for p in $PKGS; do
