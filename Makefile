@@ -6,6 +6,9 @@
 #   make asan       build with ASan+UBSan and run the suite with it
 #   make valgrind   run the suite under valgrind (memcheck)
 #   make bench      run the benchmarks (ratios, not absolute times)
+#   make faults     the whole fault matrix (tests/faults/), rows failing today included
+#   make fuzz       each libFuzzer target for FUZZ_SECONDS (tests/fuzz/)
+#   make soak       10,000 requests and 100 result streams under random faults
 #   make module     build build/lua/td/core.so, so a stock lua5.4 can `require "td"`
 #   make docs       regenerate docs/reference.md, lua/td/help_data.lua, types/td.lua,
 #                   docs/tdlua.1 from the declarations and doc comments
@@ -57,7 +60,7 @@ ASAN_DIR := $(BUILD)/asan
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ASAN_OBJS := $(SRCS:src/%.c=$(ASAN_DIR)/%.o) $(ASAN_DIR)/embedded.o
 
-.PHONY: all deps test demo asan valgrind bench install install-module clean check-deps module docs FORCE
+.PHONY: all deps test demo asan valgrind bench install install-module clean check-deps module docs FORCE fuzz fuzz-build faults soak
 
 all: tdlua
 
@@ -97,7 +100,7 @@ $(MOD_SO): $(MOD_OBJS) | $(BUILD)/lua/td $(DEPS_STAMP)
 $(MOD_DIR)/%.o: src/%.c src/*.h | $(MOD_DIR) $(DEPS_STAMP)
 	$(CC) $(CFLAGS_ALL) -fPIC -c -o $@ $<
 
-test: all $(MOD_SO)
+test: all $(MOD_SO) $(BUILD)/allocfail
 	./tdlua tests/run.lua
 
 demo: all
@@ -113,7 +116,7 @@ $(ASAN_DIR)/%.o: src/%.c src/*.h | $(ASAN_DIR) $(DEPS_STAMP)
 $(ASAN_DIR)/embedded.o: $(BUILD)/embedded.c src/embedded.h | $(ASAN_DIR) $(DEPS_STAMP)
 	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) -c -o $@ $<
 
-asan: deps $(ASAN_DIR)/tdlua $(MOD_SO)
+asan: deps $(ASAN_DIR)/tdlua $(MOD_SO) $(ASAN_DIR)/allocfail
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  TDLUA_SANITIZER=1 TDLUA_BIN=$(ASAN_DIR)/tdlua $(ASAN_DIR)/tdlua tests/run.lua
@@ -122,13 +125,58 @@ valgrind: all $(MOD_SO)
 	TDLUA_VALGRIND=1 valgrind -q --error-exitcode=99 --leak-check=full \
 	  --errors-for-leak-kinds=definite ./tdlua tests/run.lua
 
+# QUICK=1: a few minutes. Needs nginx and wrk (scripts/deps.sh --bench).
 bench: all
-	./tdlua tests/bench/run.lua
+	@scripts/deps.sh --bench
+	./tdlua tests/bench/run.lua $(if $(QUICK),--quick)
 
 # the reference, td.help's data, the LuaCATS annotations and the man page,
 # generated from the declarations and doc comments (a test fails when stale)
 docs: all
 	TDLUA_LUA_DIR=./lua ./tdlua scripts/gendocs.lua
+
+# allocation failures swept over scenarios (tests/alloc/): a separate
+# binary with td.core and a failing Lua allocator; the ASan build for make asan
+ALLOC_OBJS = $(MOD_SRCS:src/%.c=$(1)/%.o)
+$(BUILD)/allocfail: tests/alloc/allocfail.c $(call ALLOC_OBJS,$(BUILD))
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(DEP_LIBS) -pthread
+
+$(ASAN_DIR)/allocfail: tests/alloc/allocfail.c $(call ALLOC_OBJS,$(ASAN_DIR))
+	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) $(LDFLAGS_ALL) -o $@ $^ $(DEP_LIBS) -pthread
+
+# 10,000 requests and 100 result streams under random faults (tests/soak/)
+SOAK_REQUESTS ?= 10000
+SOAK_STREAMS ?= 100
+soak: all
+	./tdlua tests/soak/soak.lua $(SOAK_REQUESTS) $(SOAK_STREAMS)
+
+# the whole fault matrix (tests/faults/), with the rows known to fail today
+faults: all
+	./tdlua tests/faults/run.lua
+
+# libFuzzer targets (tests/fuzz/): Debian's clang, ASan + UBSan, the td.core
+# sources without the host; `make fuzz FUZZ_SECONDS=600` runs each target
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := $(BUILD)/fuzz
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_OBJS := $(MOD_SRCS:src/%.c=$(FUZZ_DIR)/%.o)
+
+$(FUZZ_DIR):
+	@mkdir -p $@
+
+$(FUZZ_DIR)/%.o: src/%.c src/*.h | $(FUZZ_DIR)
+	$(FUZZ_CC) $(filter-out -Wdisabled-optimization,$(CFLAGS_ALL)) -O1 -g -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer -c -o $@ $<
+
+$(FUZZ_DIR)/tdfuzz: tests/fuzz/harness.c $(FUZZ_OBJS)
+	$(FUZZ_CC) $(filter-out -Wdisabled-optimization,$(CFLAGS_ALL)) -O1 -g $(FUZZ_FLAGS) -o $@ tests/fuzz/harness.c $(FUZZ_OBJS) $(DEP_LIBS) -pthread
+
+fuzz-build: deps
+	@scripts/deps.sh --fuzz
+	@$(MAKE) --no-print-directory $(FUZZ_DIR)/tdfuzz
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
 install: all install-module
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -33,6 +33,16 @@ for _, file in ipairs(files) do
           local msg = type(m) == "table" and tostring(m) or tostring(m)
           return debug.traceback(msg, 2)
         end)
+        -- the fake server checks every request against TD's API descriptions
+        local bad = t.contract_violations()
+        if #bad > 0 then
+          local lines = { "requests that break TD's API description (tests/fake_td/deviations.yml):" }
+          for _, v in ipairs(bad) do
+            for _, m in ipairs(v.violations) do lines[#lines + 1] = "  " .. m end
+          end
+          e = (ok2 and "" or tostring(e) .. "\n") .. table.concat(lines, "\n")
+          ok2 = false
+        end
         local name = file:match("([^/]+)%.lua$") .. ": " .. case.name
         if ok2 then
           passed = passed + 1

@@ -141,7 +141,7 @@ test("redaction masks registered keys and key-shaped strings", function()
   eq(redact.key("1/abcdef"), "1/ab****")
   redact.add("42/secretsecret")
   eq(redact.text("key=42/secretsecret!"), "key=42/se****!")
-  eq(redact.text("x " .. t.KEY .. " y"), "x 1/01**** y")
+  eq(redact.text("x " .. t.KEY .. " y"), "x 1/d4**** y")
   local c = td.client { apikey = "77/zzzzzzzzzz", config_path = "/nonexistent" }
   like(tostring(c), "77/zz%*%*%*%*")
   eq(tostring(c):find("zzzzzzzzzz", 1, true), nil)

@@ -67,7 +67,7 @@ test("create_table with a type uses the typed path; idempotent_key makes a repea
   raises_kind("conflict", c.create_table, c, "web", "typed_tbl")
   local again = c:create_table("web", "typed_tbl", { if_not_exists = true })
   eq(again.existed, true)
-  like(raises_kind("bad_request", c.create_table, c, "web", "other_tbl", { type = "item" }).message, "item")
+  like(t.off_contract(raises_kind, "bad_request", c.create_table, c, "web", "other_tbl", { type = "item" }).message, "item")
   like(raises_kind("not_found", c.create_table, c, "nope_db", "tbl").message, "nope_db")
 end)
 

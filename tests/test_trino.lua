@@ -273,7 +273,7 @@ test("headers: basic auth with the key as user, catalog, schema, source, session
   c:trino("SELECT 1", { db = "web", session = { query_max_run_time = "10m", join_distribution_type = "BROADCAST", hash_partition_count = 8 } }):wait()
   local post = t.last_request("POST", "^/v1/statement$")
   local h = post.headers
-  eq(h["authorization"], "Basic " .. require("td.v3.formats").base64(t.KEY .. ":"))
+  eq(h["authorization"], "Basic " .. require("td.redact").base64(t.KEY .. ":"))
   eq(h["x-trino-user"], t.KEY)
   eq(h["x-presto-user"], t.KEY)
   eq(h["x-trino-catalog"], "td-presto")
@@ -296,7 +296,7 @@ end)
 test("the key is masked in its basic-auth form and never shows in traces", function()
   local key = "7/" .. ("0a"):rep(20)
   local c = t.client { apikey = key }
-  local b64 = require("td.v3.formats").base64
+  local b64 = require("td.redact").base64
   local s = redact.text("Authorization: Basic " .. b64(key .. ":") .. " and " .. b64(key))
   ok(not s:find(b64(key .. ":"), 1, true) and not s:find((b64(key):gsub("=+$", "")), 1, true), s)
   t.reset()

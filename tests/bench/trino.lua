@@ -54,3 +54,4 @@ end, 3)
 report(("rows (%d): job result vs trino pages"):format(N), "job rows (msgpack.gz)", job_rows,
   "trino rows (JSON pages)", trino_rows)
 print(("%-34s job %.0f rows/s, trino %.0f rows/s"):format("", N / job_rows, N / trino_rows))
+t.stop_fake()

@@ -78,9 +78,14 @@ MODULES = ("v3", "access", "workflow", "trino")
 DEFAULT_KEY = "1/0123456789abcdef0123456789abcdef01234567"
 QUERY_ONLY_KEY = "2/fedcba9876543210fedcba9876543210fedcba98"
 
+# the key the test suite uses: every 8-character piece of it is distinctive,
+# so tests/test_zz_secrets.lua can find any piece that leaks into an output
+SUITE_KEY = "1/d41f3b9e07c2a85f6e1b94c3a7d20f58e69b1c47"
+
 # key -> {"user": <user name>, "permission": "full" | "query_only"}
 DEFAULT_KEYS = {
     DEFAULT_KEY: {"user": "owner", "permission": "full"},
+    SUITE_KEY: {"user": "owner", "permission": "full"},
     QUERY_ONLY_KEY: {"user": "analyst", "permission": "query_only"},
 }
 
@@ -360,6 +365,8 @@ class App:
         self.faults = []
         self.log = []
         self.started = time.time()
+        self.contract = None      # contract.Checker, set up by load_modules
+        self.violations = []      # contract violations, kept until read
 
     # -- registration -----------------------------------------------------
     def route(self, method, pattern, handler, auth=True, write=False,
@@ -619,6 +626,15 @@ def ctl_state(req):
         return out
 
 
+def ctl_contract(req):
+    """The contract violations seen so far; ?clear=1 also forgets them."""
+    with req.app.lock:
+        out = list(req.app.violations)
+        if req.query.get("clear"):
+            req.app.violations = []
+    return {"violations": out, "checking": req.app.contract is not None}
+
+
 def register_control(app):
     r = lambda m, p, h: app.route(m, p, h, auth=False, locked=False, control=True)
     r("POST", "/__fake/reset", ctl_reset)
@@ -630,6 +646,7 @@ def register_control(app):
     r("GET", "/__fake/log", ctl_log)
     r("DELETE", "/__fake/log", ctl_clear_log)
     r("GET", "/__fake/state", ctl_state)
+    r("GET", "/__fake/contract", ctl_contract)
 
 
 # ---------------------------------------------------------------------------
@@ -780,6 +797,13 @@ class Handler(BaseHTTPRequestHandler):
             entry["conn_port"] = self.client_address[1]
             with app.lock:
                 app.log.append(entry)
+            if app.contract is not None:
+                msgs = app.contract.check(req)
+                if msgs:
+                    entry["contract"] = msgs
+                    with app.lock:
+                        app.violations.append({"method": req.method, "path": req.path,
+                                               "violations": msgs})
             fault = app.take_fault(req.method, req.path, self._conn_seq > 1)
         try:
             self._respond(req, fault, entry)
@@ -859,6 +883,16 @@ class Handler(BaseHTTPRequestHandler):
                 except ValueError:
                     ctype = "text/plain; charset=utf-8"
                 resp = Response(code, b.encode("utf-8"), ctype)
+        if fault.get("corrupt") is not None and resp.body:
+            body = bytearray(resp.body)
+            spots = fault["corrupt"]
+            for off in (spots if isinstance(spots, list) else [spots]):
+                off = len(body) // 2 if off == "middle" else int(off)
+                if off < 0:
+                    off += len(body)
+                if 0 <= off < len(body):
+                    body[off] ^= 0xFF
+            resp.body = bytes(body)
         drop = {h.lower() for h in (fault.get("drop_headers") or [])}
         if drop:
             resp.headers = [(k, v) for k, v in resp.headers if k.lower() not in drop]
@@ -1065,6 +1099,9 @@ class Server(ThreadingHTTPServer):
 
 def load_modules(app):
     register_control(app)
+    if os.environ.get("FAKE_TD_CONTRACT", "1") != "0":
+        import contract
+        app.contract = contract.Checker()
     for name in MODULES:
         if importlib.util.find_spec(name) is None:
             continue

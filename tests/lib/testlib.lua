@@ -111,7 +111,9 @@ end
 -- ---------------------------------------------------------------------------
 -- the fake TD server
 
-M.KEY = "1/0123456789abcdef0123456789abcdef01234567"
+-- the suite's key: distinctive in every 8-character piece, so that the last
+-- test (tests/test_zz_secrets.lua) finds any piece of it in what was written
+M.KEY = "1/d41f3b9e07c2a85f6e1b94c3a7d20f58e69b1c47"
 M.RO_KEY = "2/fedcba9876543210fedcba9876543210fedcba98"
 
 local function sh_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
@@ -124,9 +126,10 @@ local function mypid()
   return pid
 end
 
-local fake
+local fake, fake_failed
 function M.fake()
   if fake then return fake end
+  if fake_failed then error(fake_failed, 0) end -- do not wait again for each test
   local dir = os.getenv("TMPDIR") or "/tmp"
   local base = ("%s/tdlua-test-%d"):format(dir, mypid())
   os.execute("mkdir -p " .. sh_quote(base))
@@ -149,7 +152,8 @@ function M.fake()
     local f = io.open(base .. "/server.log")
     local log = f and f:read("a") or ""
     if f then f:close() end
-    error("the fake TD server did not start:\n" .. log)
+    fake_failed = "the fake TD server did not start:\n" .. log
+    error(fake_failed, 0)
   end
   local pf = io.open(base .. "/pid")
   local pid = pf and pf:read("n")
@@ -224,6 +228,7 @@ M.FAULT_KINDS = {
   no_etag = { action = "pass", drop_headers = { "ETag" } },
   chunked = { action = "pass", chunked = 1000 },
   connection_close = { action = "pass", close = true },
+  corrupt = { action = "pass", corrupt = "middle" },
 }
 
 --- Inject the named fault kind on requests matching method and path pattern;
@@ -240,6 +245,54 @@ end
 function M.log() return (ctl("GET", "/__fake/log")) end
 
 function M.state() return (ctl("GET", "/__fake/state")) end
+
+--- The requests that broke TD's API description since the last call (and
+-- forget them): array of { method, path, violations = {msg...} }. Empty when
+-- the fake server has not been started. tests/run.lua fails a test that
+-- leaves any; a test that breaks the contract on purpose calls this to
+-- take them.
+function M.contract_violations()
+  if not fake then return {} end
+  return (ctl("GET", "/__fake/contract?clear=1")).violations
+end
+
+--- off_contract(fn, ...) -> fn's results: fn sends a request that breaks
+-- TD's API description on purpose (to see the server's answer); fails when
+-- it sends none, and takes the violations so the test is not failed for them.
+function M.off_contract(fn, ...)
+  local res = table.pack(pcall(fn, ...))
+  if #M.contract_violations() == 0 then
+    error("expected a request that breaks TD's API description, none was sent", 2)
+  end
+  if not res[1] then error(res[2], 0) end
+  return table.unpack(res, 2, res.n)
+end
+
+-- every captured output of a child process is kept (under the fake's
+-- directory, captured/) for the secrets sweep of tests/test_zz_secrets.lua
+local kept = 0
+function M.keep_output(...)
+  if not fake then return end
+  os.execute("mkdir -p " .. sh_quote(fake.dir .. "/captured"))
+  for _, p in ipairs { ... } do
+    kept = kept + 1
+    os.execute(("cp %s %s 2>/dev/null"):format(sh_quote(p), sh_quote(("%s/captured/%05d-%s"):format(
+      fake.dir, kept, p:match("[^/]+$")))))
+  end
+end
+
+--- Run a program (not tdlua) as a child process with args (a shell string)
+-- and env: returns exit code, stdout, stderr.
+function M.run_bin(bin, args, env)
+  local base = (fake and fake.dir or "/tmp") .. "/bin"
+  local envs = {}
+  for k, v in pairs(env or {}) do envs[#envs + 1] = k .. "=" .. sh_quote(v) end
+  local cmd = ("env %s %s %s >%s 2>%s </dev/null"):format(table.concat(envs, " "), sh_quote(bin), args,
+    sh_quote(base .. ".out"), sh_quote(base .. ".err"))
+  local _, _, code = os.execute(cmd)
+  M.keep_output(base .. ".out", base .. ".err")
+  return code, M.slurp(base .. ".out") or "", M.slurp(base .. ".err") or ""
+end
 
 --- Run tdlua as a child process: returns exit code, stdout, stderr.
 function M.run(args, env, stdin)
@@ -259,6 +312,7 @@ function M.run(args, env, stdin)
   local cmd = ("env %s %s %s >%s 2>%s%s"):format(table.concat(envs, " "), sh_quote(bin), args,
     sh_quote(base .. ".out"), sh_quote(base .. ".err"), input)
   local _, _, code = os.execute(cmd)
+  M.keep_output(base .. ".out", base .. ".err")
   local function slurp(p)
     local f = io.open(p)
     local s = f and f:read("a") or ""

@@ -42,7 +42,7 @@ local KNOWN = {
 -- basic authentication with the API key as user name, as TD documents for
 -- its Trino endpoint; the user headers carry the key too
 local function auth(key)
-  local b64 = require("td.v3.formats").base64
+  local b64 = require("td.redact").base64 -- the encoding redact masks
   return { "Authorization: Basic " .. b64(key .. ":"), "X-Trino-User: " .. key, "X-Presto-User: " .. key }
 end
 

@@ -108,7 +108,9 @@ local function pax(data)
   local t, i = {}, 1
   while i <= #data do
     local len = data:match("^(%d+) ", i)
-    if not len then break end
+    -- a record holds at least its length, a space and a newline: a shorter
+    -- length would not move on (and loop for ever)
+    if not len or tonumber(len) < #len + 2 then break end
     local rec = data:sub(i, i + tonumber(len) - 1)
     local k, v = rec:match("^%d+ ([^=]+)=(.*)\n$")
     if k then t[k] = v end
@@ -133,7 +135,7 @@ function M.unpack(s)
     local want = num(h:sub(149, 156))
     if want ~= sum then bad("header checksum mismatch at byte " .. (pos - 1)) end
     local size = num(h:sub(125, 136))
-    if not size then bad("bad size field") end
+    if not size or size < 0 then bad("bad size field") end
     local typ = h:sub(157, 157)
     local data = s:sub(pos + BLOCK, pos + BLOCK + size - 1)
     if #data < size then bad("truncated entry") end
