@@ -148,6 +148,12 @@ function td.notify(...) end
 --- run fn(err, status) once when the script is about to exit with an error (after the one-line message is printed), for example to post an alert with td.notify.
 function td.on_error(...) end
 
+--- an interactive query over Trino on the default client: the first n rows (default 40) as a result table that prints aligned (with a summary line); the rest of the query is cancelled.
+---@param sql any
+---@param db_or_opts any
+---@param n any
+function td.q(sql, db_or_opts, n) end
+
 --- returns Job.
 ---@return td.Job # Job
 function td.query(...) end
@@ -247,6 +253,10 @@ function td.tail(db, name, opts) end
 --- returns fn(...)'s results, or raises `timeout` when fn has not returned within seconds (a number or a duration such as "10m").
 ---@return any # fn
 function td.timeout(...) end
+
+--- returns a Trino query: an interactive query over TD's Trino endpoint (the client's presto_endpoint, api-presto.<site>), sent at once; its rows stream page by page through query:rows(), records(), fetch(n), result_table(n), download(target, {format}) or wait(), once.
+---@return any # a Trino query: an interactive query over TD's Trino endpoint
+function td.trino(...) end
 
 --- returns fn's results, or nil, err when it raises.
 ---@param fn any
@@ -805,6 +815,12 @@ function Client:tail(db, name, opts) end
 ---@param opts? {dest_apikey?: string, dest_database?: string, dest_table?: string, idempotent_key?: string}
 ---@return any # {database_name, table_name}
 function Client:transfer_table(db, name, opts) end
+
+--- returns a Trino query: an interactive query over TD's Trino endpoint (the client's presto_endpoint, api-presto.<site>), sent at once; its rows stream page by page through query:rows(), records(), fetch(n), result_table(n), download(target, {format}) or wait(), once.
+---@param sql any
+---@param opts any
+---@return any # a Trino query: an interactive query over TD's Trino endpoint
+function Client:trino(sql, opts) end
 
 --- accept uploads again.
 ---@param name any

@@ -1,5 +1,6 @@
 --- td.client: a configured connection to TD (core API and workflow API).
--- td.client{apikey=, endpoint=, workflow_endpoint=, region=, profile=, trace=,
+-- td.client{apikey=, endpoint=, workflow_endpoint=, presto_endpoint=,
+--   region=, profile=, trace=,
 --   max_retries=, retry_base_delay=, retry_max_delay=, retry_max_time=,
 --   connect_timeout=, timeout=, stall_timeout=, ca_file=, insecure_http=,
 --   max_connections=}
@@ -95,14 +96,15 @@ local NUM_OPTS = {
   connect_timeout = 30, timeout = 300, stall_timeout = 60,
 }
 local KNOWN = {
-  apikey = true, endpoint = true, workflow_endpoint = true, region = true, trace = true,
+  apikey = true, endpoint = true, workflow_endpoint = true, presto_endpoint = true,
+  region = true, trace = true,
   ca_file = true, insecure_http = true, config_path = true, dry_run = true, max_connections = true,
   profile = true,
   read_timeout = true, -- the former name of stall_timeout
 }
 for k in pairs(NUM_OPTS) do KNOWN[k] = true end
 for k in pairs(KNOWN) do plain[k] = true end
-for _, k in ipairs { "endpoint", "workflow_endpoint", "region", "sources" } do plain[k] = true end
+for _, k in ipairs { "endpoint", "workflow_endpoint", "presto_endpoint", "region", "sources" } do plain[k] = true end
 
 --- Create a client. Options override the environment and ~/.td/td.conf.
 function M.new(opts)
@@ -114,6 +116,7 @@ function M.new(opts)
   local c = {
     endpoint = cfg.endpoint,
     workflow_endpoint = cfg.workflow_endpoint,
+    presto_endpoint = cfg.presto_endpoint,
     region = cfg.region,
     trace = opts.trace, dry_run = opts.dry_run,
     ca_file = opts.ca_file,
@@ -171,7 +174,7 @@ end
 function methods:config()
   return config.describe {
     apikey = secrets[self], endpoint = self.endpoint, workflow_endpoint = self.workflow_endpoint,
-    region = self.region, sources = self.sources,
+    presto_endpoint = self.presto_endpoint, region = self.region, sources = self.sources,
   }
 end
 

@@ -1,7 +1,7 @@
 --- td.config: where the API key and endpoints come from.
 -- Precedence: explicit options > the selected profile > environment
--- (TD_API_KEY or TREASURE_DATA_API_KEY, TD_API_SERVER, TD_WORKFLOW_SERVER)
--- > ~/.td/td.conf (or TD_CONFIG_PATH / TREASURE_DATA_CONFIG_PATH; the td
+-- (TD_API_KEY or TREASURE_DATA_API_KEY, TD_API_SERVER, TD_WORKFLOW_SERVER,
+-- TD_PRESTO_API) > ~/.td/td.conf (or TD_CONFIG_PATH / TREASURE_DATA_CONFIG_PATH; the td
 -- CLI's format) > defaults (region us).
 --
 -- Profiles: several accounts and regions side by side, in a file
@@ -19,13 +19,18 @@ local redact = require "td.redact"
 
 local M = {}
 
---- Regions: core API host and workflow API host.
+--- Regions: core API host, workflow API host and Trino (Presto) host.
 M.REGIONS = {
-  us = { api = "api.treasuredata.com", workflow = "api-workflow.treasuredata.com" },
-  jp = { api = "api.treasuredata.co.jp", workflow = "api-workflow.treasuredata.co.jp" },
-  eu01 = { api = "api.eu01.treasuredata.com", workflow = "api-workflow.eu01.treasuredata.com" },
-  ap02 = { api = "api.ap02.treasuredata.com", workflow = "api-workflow.ap02.treasuredata.com" },
-  ap03 = { api = "api.ap03.treasuredata.com", workflow = "api-workflow.ap03.treasuredata.com" },
+  us = { api = "api.treasuredata.com", workflow = "api-workflow.treasuredata.com",
+    presto = "api-presto.treasuredata.com" },
+  jp = { api = "api.treasuredata.co.jp", workflow = "api-workflow.treasuredata.co.jp",
+    presto = "api-presto.treasuredata.co.jp" },
+  eu01 = { api = "api.eu01.treasuredata.com", workflow = "api-workflow.eu01.treasuredata.com",
+    presto = "api-presto.eu01.treasuredata.com" },
+  ap02 = { api = "api.ap02.treasuredata.com", workflow = "api-workflow.ap02.treasuredata.com",
+    presto = "api-presto.ap02.treasuredata.com" },
+  ap03 = { api = "api.ap03.treasuredata.com", workflow = "api-workflow.ap03.treasuredata.com",
+    presto = "api-presto.ap03.treasuredata.com" },
 }
 local REGION_ALIASES = { us01 = "us", tokyo = "jp", jp01 = "jp", ["aws-tokyo"] = "jp", eu = "eu01" }
 
@@ -151,8 +156,22 @@ function M.derive_workflow(api)
   return nil
 end
 
+--- The Trino (Presto) endpoint derived from a core API endpoint the way
+-- pytd does: the leading "api" of the host becomes "api-presto"
+-- (api.treasuredata.co.jp -> api-presto.treasuredata.co.jp); always
+-- https on the default port. A loopback endpoint (a test server) serves
+-- both. nil when the host does not start with "api".
+function M.derive_presto(api)
+  local scheme, host, port = api:match("^(%a+)://([^/:]+)(:?%d*)")
+  if not host then return nil end
+  if is_loopback(host) then return scheme .. "://" .. host .. port end
+  local rest = host:lower():match("^api([%.%-].+)$")
+  if not rest then return nil end
+  return "https://api-presto" .. rest
+end
+
 --- Resolve a configuration table from explicit options and the
--- environment. Returns { apikey, endpoint, workflow_endpoint, region,
+-- environment. Returns { apikey, endpoint, workflow_endpoint, presto_endpoint, region,
 -- sources = { apikey = "TD_API_KEY", ... } }. Missing key is allowed here;
 -- the client raises when a call needs it.
 function M.resolve(opts, fname)
@@ -247,6 +266,16 @@ function M.resolve(opts, fname)
       and from(wsrc:sub(8), wsrc) or wsrc
   end
 
+  -- Trino (Presto) endpoint
+  local pr, psrc = opts.presto_endpoint, "option presto_endpoint"
+  if not pr and region then pr, psrc = M.REGIONS[region].presto, "option region" end
+  if not pr then pr, psrc = env("TD_PRESTO_API"), "TD_PRESTO_API" end
+  if not pr then pr, psrc = M.derive_presto(ep), "derived from endpoint" end
+  if pr then
+    pr = M.normalize_endpoint(pr, opts.insecure_http, "presto_endpoint")
+    src.presto_endpoint = psrc
+  end
+
   if not region then
     local h = host_of(ep)
     for name, r in pairs(M.REGIONS) do
@@ -258,6 +287,7 @@ function M.resolve(opts, fname)
     apikey = key,
     endpoint = ep,
     workflow_endpoint = wf,
+    presto_endpoint = pr,
     region = region,
     user = conf["account.user"],
     profile = prof_name,
@@ -335,6 +365,7 @@ function M.describe(c)
     apikey = c.apikey and redact.key(c.apikey) or nil,
     endpoint = c.endpoint,
     workflow_endpoint = c.workflow_endpoint,
+    presto_endpoint = c.presto_endpoint,
     region = c.region,
     user = c.user,
     profile = c.profile,

@@ -172,7 +172,13 @@ local function build(client, r, idempotent)
     if q ~= "" then url = url .. (url:find("?", 1, true) and "&" or "?") .. q end
   end
   local headers = { "User-Agent: " .. M.USER_AGENT, "Accept: " .. (r.accept or "application/json") }
-  if r.auth ~= false then headers[#headers + 1] = "Authorization: TD1 " .. client:_key() end
+  if type(r.auth) == "function" then
+    -- another service's scheme (e.g. Trino's basic auth): the function turns
+    -- the key into header lines, which live only in this list
+    for _, h in ipairs(r.auth(client:_key())) do headers[#headers + 1] = h end
+  elseif r.auth ~= false then
+    headers[#headers + 1] = "Authorization: TD1 " .. client:_key()
+  end
   local body = r.body
   if r.form then
     body = M.encode_form(r.form)
@@ -268,9 +274,11 @@ end
 
 --- Perform a request with the client's retry policy: the one retry loop.
 -- r = { method, path | url, base = "api"|"workflow", query, form, json, body,
---       content_type, headers, idempotent, auth = false, raw = true,
---       ok = {status...}, timeout, expect, resolve, identity,
---       describe, dry_run_send }
+--       content_type, headers, idempotent, auth = false | function(key) ->
+--       {header lines}, raw = true, ok = {status...}, timeout, deadline,
+--       expect, resolve, identity, describe, dry_run_send }
+--   deadline (a core.now() time) bounds the whole call: each try's
+--   timeout is cut to what is left, and no retry starts past it.
 --   expect(data) -> nil when the decoded answer has the expected shape,
 --     else a short description of what is wrong (a `bad_response` error).
 --   A request that changes something (any method but GET/HEAD/OPTIONS)
@@ -308,6 +316,7 @@ function M.request(client, r)
   local started = now()
   local attempt = 0
   local maybe_sent = false
+  local deadline, full_timeout = r.deadline, spec.timeout
   while true do
     attempt = attempt + 1
     if maybe_sent and r.resolve then
@@ -325,6 +334,10 @@ function M.request(client, r)
         trace(client, fmt("%s %s: resolved by identity after an unanswered try", method, shown))
         return found, { status = 0, headers = {}, body = "", resolved = true, attempts = attempt - 1, maybe_sent = true }
       end
+    end
+    if deadline then
+      local left = math.max(0.001, deadline - now())
+      spec.timeout = (full_timeout and full_timeout > 0) and math.min(full_timeout, left) or left
     end
     local req <close> = core.request(spec)
     local ok, resp, code, msg = collect(req)
@@ -386,6 +399,7 @@ function M.request(client, r)
     local give_up = not err.retryable or attempt > client.max_retries
     local delay = retry_after or M.backoff(client, attempt)
     if not give_up and elapsed + delay > client.retry_max_time then give_up = true end
+    if not give_up and deadline and now() + delay >= deadline then give_up = true end
     if give_up then
       err.maybe_sent = maybe_sent or nil
       if maybe_sent and r.identity then

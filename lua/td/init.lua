@@ -37,6 +37,7 @@ local CLIENT_MODULES = {
   "td.v3.connections",
   "td.v3.users",
   "td.v3.access_control",
+  "td.trino.client",
 }
 
 local registered = false
@@ -84,12 +85,24 @@ for _, name in ipairs {
   "rename_table", "update_table", "update_schema", "append_schema", "tail", "deleted_tables",
   "schedules", "schedule", "create_schedule", "update_schedule", "delete_schedule",
   "run_schedule", "run_schedule_range", "schedule_history", "results", "create_result", "delete_result",
-  "export", "users", "user",
+  "export", "users", "user", "trino",
 } do
   td[name] = function(...)
     local c = td.default_client()
     return c[name](c, ...)
   end
+end
+
+--- td.q(sql, db_or_opts, n) - an interactive query over Trino on the
+-- default client: the first n rows (default 40) as a result table that
+-- prints aligned (with a summary line); the rest of the query is
+-- cancelled. db_or_opts: a database name or client:trino's options.
+--   td.q("SELECT method, COUNT(1) FROM www_access GROUP BY 1", "sample_datasets")
+function td.q(sql, db_or_opts, n)
+  local opts = db_or_opts
+  if type(db_or_opts) == "string" then opts = { db = db_or_opts } end
+  if n ~= nil then require("td.errors").check("td.q", "n", n, "integer") end
+  return td.trino(sql, opts):result_table(n or 40)
 end
 
 --- td.help(x) - print the help for x (a function such as td.query, a name

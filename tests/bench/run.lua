@@ -383,3 +383,4 @@ write(DIR .. "/last.txt", table.concat(RESULTS, "\n") .. "\n")
 if not ok then error(err, 0) end
 
 -- further benchmarks (each prints its own lines)
+dofile("tests/bench/trino.lua") -- the Trino path next to the job path: first row, rows/s

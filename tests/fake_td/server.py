@@ -73,7 +73,7 @@ if __name__ == "__main__":
     sys.modules.setdefault("server", sys.modules[__name__])
 
 # API modules loaded at start-up, in this order (missing files are skipped).
-MODULES = ("v3", "access", "workflow")
+MODULES = ("v3", "access", "workflow", "trino")
 
 DEFAULT_KEY = "1/0123456789abcdef0123456789abcdef01234567"
 QUERY_ONLY_KEY = "2/fedcba9876543210fedcba9876543210fedcba98"
