@@ -27,6 +27,12 @@ local function fresh_schedule(c)
   c:create_schedule("fm_sched", { cron = "@daily", query = "SELECT 1", database = "web" })
 end
 
+local function fm_pool(c) return c.workflow:create_pool { name = "fm_pool", concurrency_limit = 2 } end
+local function fm_rule(c)
+  return c.workflow:create_pool_rule { pool_id = fm_pool(c).id, priority = 10,
+    conditions = { { type = "project_name", values = { "etl" } } } }
+end
+
 local function job_id(j) return j and j.job_id end
 local function same(v) return v end
 local function attempt_key(a) return a and a.id and tostring(a.id) end
@@ -123,6 +129,52 @@ M.WRITES = {
   { key = "wf:create_pool", method = "POST", path = "^/api/pools$",
     call = function(c) return wf(c):create_pool { name = "fm_pool", concurrency_limit = 2 } end,
     value = function(r) return r and r.name end },
+  { key = "wf:update_pool", method = "PATCH", path = "^/api/pools/[0-9]+$", idempotent = true, setup = fm_pool,
+    call = function(c, p) return wf(c):update_pool(p.id, { concurrency_limit = 3 }) end,
+    value = function(r) return r and r.concurrency_limit end },
+  { key = "wf:delete_pool", method = "DELETE", path = "^/api/pools/[0-9]+$", setup = fm_pool,
+    call = function(c, p) return wf(c):delete_pool(p.id) end, value = function(r) return type(r) end },
+  { key = "wf:create_pool_rule", method = "POST", path = "^/api/pool_rules$", setup = fm_pool,
+    call = function(c, p)
+      return wf(c):create_pool_rule { pool_id = p.id, priority = 10, conditions = { { type = "project_name", values = { "etl" } } } }
+    end, value = function(r) return r and r.priority end },
+  { key = "wf:update_pool_rule", method = "PATCH", path = "^/api/pool_rules/[0-9]+$", idempotent = true, setup = fm_rule,
+    call = function(c, r) return wf(c):update_pool_rule(r.id, { priority = 20 }) end,
+    value = function(r) return r and r.priority end },
+  { key = "wf:delete_pool_rule", method = "DELETE", path = "^/api/pool_rules/[0-9]+$", setup = fm_rule,
+    call = function(c, r) return wf(c):delete_pool_rule(r.id) end, value = function(r) return type(r) end },
+  { key = "wf:delete_secret", method = "DELETE", path = "^/api/projects/[0-9]+/secrets/", idempotent = true,
+    setup = function(c) wf(c):set_secret("etl", "fm.key", "v") end,
+    call = function(c) return wf(c):delete_secret("etl", "fm.key") end, value = same },
+  { key = "client:update_schedule", method = "POST", path = "^/v3/schedule/update/", idempotent = true,
+    setup = fresh_schedule, call = function(c) return c:update_schedule("fm_sched", { cron = "@hourly" }) end,
+    value = function(r) return r and r.cron end },
+  { key = "client:change_database", method = "POST", path = "^/v3/table/change_database/",
+    setup = function(c) c:create_database("fm_dest") end,
+    call = function(c) return c:change_database("web", "pageviews", "fm_dest") end,
+    value = function(r) return r and r.table end },
+  { key = "client:remove_user", method = "POST", path = "^/v3/user/remove/",
+    setup = function(c) c:add_user("fm_user", { email = "fm@example.com" }) end,
+    call = function(c) return c:remove_user("fm_user") end, value = same },
+  { key = "client:remove_api_key", method = "POST", path = "^/v3/user/apikey/remove/",
+    setup = function(c) return c:add_api_key("analyst") end,
+    call = function(c, k) return c:remove_api_key("analyst", k) end, value = same },
+  { key = "client:update_policy", method = "PATCH", path = "^/v3/access_control/policies/[0-9]+$", idempotent = true,
+    call = function(c) return c:update_policy(1, { description = "fm" }) end,
+    value = function(r) return r and r.description end },
+  { key = "client:delete_policy", method = "DELETE", path = "^/v3/access_control/policies/[0-9]+$",
+    call = function(c) return c:delete_policy(2) end, value = function(r) return r and r.id end },
+  { key = "client:attach_policy", method = "POST", path = "^/v3/access_control/users/[0-9]+/policies/", idempotent = true,
+    call = function(c) return c:attach_policy(1, 2) end, value = function(r) return r and r.id end },
+  { key = "client:detach_policy", method = "DELETE", path = "^/v3/access_control/users/[0-9]+/policies/",
+    call = function(c) return c:detach_policy(2, 1) end, value = function(r) return r and r.id end },
+  { key = "client:set_user_policies", method = "PATCH", path = "^/v3/access_control/users/[0-9]+/policies$", idempotent = true,
+    call = function(c) return c:set_user_policies(1, { 1 }) end, value = function(r) return type(r) end },
+  { key = "client:create_policy_group", method = "POST", path = "^/v3/access_control/policy_groups$",
+    call = function(c) return c:create_policy_group { name = "fm_group" } end,
+    value = function(r) return r and r.name end },
+  { key = "client:delete_policy_group", method = "DELETE", path = "^/v3/access_control/policy_groups/",
+    call = function(c) return c:delete_policy_group(1) end, value = same },
 }
 
 -- The faults after the server acted.
