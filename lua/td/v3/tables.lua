@@ -169,8 +169,15 @@ function M:transfer_table(db, name, opts)
   if type(opts.dest_database) ~= "string" or opts.dest_database == "" then
     usage("transfer_table: opts.dest_database is required")
   end
+  -- after a lost reply: done when the table has left the source database
+  local call = { client = self, args = { db = db, name = name }, opts = opts }
+  local moved = resolvers.gone(the_table, function()
+    return { database_name = opts.dest_database, table_name = opts.dest_table or name }
+  end)
   local d = http.request(self, {
     method = "POST", path = http.path("/v3/table/transfer/%s/%s", db, name),
+    resolve = function() return moved(call) end,
+    identity = { database = db, table = name, dest_database = opts.dest_database },
     headers = { "Secondary-Authorization: TD1 " .. opts.dest_apikey },
     form = { dest_database_name = opts.dest_database, dest_table_name = opts.dest_table or name,
              idempotent_key = opts.idempotent_key },
@@ -245,6 +252,24 @@ local function swapped(call)
   if now[a] == before[b] and now[b] == before[a] then
     return { database = call.args.db, table1 = a, table2 = b }
   end
+  return nil
+end
+
+-- recover_table: the deleted table (read before the first try) is done
+-- when a table of its id is back under its name (or the new one asked for)
+local function deleted_entry(call)
+  for t in call.client:deleted_tables() do
+    if tostring(t.id) == tostring(call.args.table_id) then return t end
+  end
+  return nil
+end
+local function recovered(call)
+  local was = call.snapshot
+  if type(was) ~= "table" then return nil end
+  local db = call.opts.database_name or was.database_name
+  local name = call.opts.table_name or was.name
+  local t = resolvers.find(function() return table_named(call.client, db, name) end)
+  if t and tostring(t.id) == tostring(call.args.table_id) then return t end
   return nil
 end
 
@@ -365,6 +390,7 @@ ops.define(M, "v3.tables", {
     args = { { "table_id", "id", "the deleted table's id (deleted_tables)" } },
     opts = { { "table_name", "string", "a new name, when the old one is taken" },
              { "database_name", "string", "a new database name, when the old one is taken" } },
+    snapshot = deleted_entry, resolve = recovered,
     send = "json", answer = "table", unwrap = function(d) return shape.table(d) end,
     returns = "the recovered table",
     doc = "Recover a deleted table (and its deleted database).", example = "c:recover_table(1234)" },
