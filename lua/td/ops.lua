@@ -34,7 +34,8 @@
 --     identity = function(call) -> {field = value},
 --                                         -- how to find the effect, put into the
 --                                         --   error when the outcome stays unknown
---                                         --   (default: the call's arguments)
+--                                         --   (default: the call's arguments;
+--                                         --   declare it when one is a secret)
 --     base = "workflow",                  -- the workflow API (default: v3)
 --     auth = false,                       -- no API key needed
 --     answer = { databases = {"table"} }, -- the answer's shape (td.shape spec), checked

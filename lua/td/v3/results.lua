@@ -52,6 +52,7 @@ ops.define(M, "v3.results", {
     args = { NAME, { "url", "name", 'a result URL such as "td://@/db/table?mode=append"', to = "form" } },
     before = function(call) hide_password(call.args.url) end, result = "name",
     resolve = resolvers.exists(the_result),
+    identity = function(call) return { name = call.args.name } end, -- not the URL: it may hold a password
     returns = "name", doc = "Save a result output under a name; a password in the URL is masked.",
     example = 'c:create_result("my_pg", "postgresql://user:pw@host/db/table")' },
 

@@ -104,6 +104,7 @@ ops.define(M, "v3.users", {
   { name = "remove_api_key", describe = "remove an API key of user {name}", method = "POST", path = "/v3/user/apikey/remove/{name}",
     args = { NAME, { "key", "name", "the key to revoke", to = "form", as = "apikey" } },
     before = function(call) hide(call.args.key) end, result = "name",
+    identity = function(call) return { user = call.args.name } end, -- never the key
     resolve = resolvers.gone(function(call)
       for _, k in ipairs(call.client:api_keys(call.args.name)) do
         if k == call.args.key then return k end
