@@ -39,20 +39,10 @@ end
 -- a state-changing operation joins the matrix by an entry in matrix.WRITES;
 -- the declared ones without an entry are listed here until they get one
 local NOT_YET = {
-  ["client:update_schema"] = true, ["client:change_database"] = true, ["client:transfer_table"] = true,
-  ["client:recover_table"] = true, ["client:update_schedule"] = true, ["client:authenticate"] = true,
-  ["client:remove_user"] = true, ["client:remove_api_key"] = true, ["client:add_delegated_admin"] = true,
-  ["client:remove_delegated_admin"] = true, ["client:update_policy"] = true, ["client:delete_policy"] = true,
-  ["client:set_user_policies"] = true, ["client:attach_policy"] = true, ["client:detach_policy"] = true,
-  ["client:set_policy_users"] = true, ["client:add_policy_user"] = true, ["client:remove_policy_user"] = true,
-  ["client:update_policy_permissions"] = true, ["client:update_policy_column_permissions"] = true,
-  ["client:update_user_permissions"] = true, ["client:set_user_profile_option"] = true,
-  ["client:delete_user_profile_option"] = true, ["client:create_policy_group"] = true,
-  ["client:update_policy_group"] = true, ["client:delete_policy_group"] = true,
-  ["client:set_policy_group_policies"] = true, ["client:set_policy_group_tag_delegated_admins"] = true,
-  ["client:set_policy_group_tag_users"] = true, ["client:validate_connector_config"] = true,
-  ["wf:update_pool"] = true, ["wf:delete_pool"] = true, ["wf:create_pool_rule"] = true,
-  ["wf:update_pool_rule"] = true, ["wf:delete_pool_rule"] = true, ["wf:delete_secret"] = true,
+  -- needs a second account's key in the fake server (resolved: gone from the source)
+  ["client:transfer_table"] = true,
+  -- change nothing in TD (a login, a validation): sent again freely
+  ["client:authenticate"] = true, ["client:validate_connector_config"] = true,
 }
 
 test("every declared state-changing operation is in the fault matrix", function()

@@ -85,3 +85,37 @@ test("every declaration has a doc line and a known method; paths name their argu
     if d.prefix == "client" then ok(type(c[d.name]) == "function", d.key .. " exists") end
   end
 end)
+
+test("a 409 to a repeat after a lost reply is handed to the resolver; without a resolver it stands", function()
+  local ops = require "td.ops"
+  local asked = 0
+  local target = {}
+  local decl = { name = "fm_create_database", method = "POST", path = "/v3/database/create/{name}",
+    args = { { "name", "name", "the database" } }, result = "name",
+    resolve = function(call)
+      asked = asked + 1
+      -- the first look finds nothing (TD not caught up yet): the call is sent again
+      if asked == 1 then return nil end
+      return call.client:database(call.args.name)
+    end }
+  ops.define(target, "test.ops", { decl }, { prefix = "test" })
+  t.reset()
+  local c = t.client()
+  t.inject("after_act_503", "POST", "^/v3/database/create/fm_db409")
+  eq(target.fm_create_database(c, "fm_db409"), "fm_db409")
+  eq(asked, 2, "asked before re-sending, then after the 409")
+  eq(#t.requests("POST", "^/v3/database/create/fm_db409"), 2)
+  t.clear_faults()
+  -- the same without a resolver: the lost reply is not resolved, nothing is sent twice
+  local plain = {}
+  ops.define(plain, "test.ops", { { name = "fm_plain_create", method = "POST", path = "/v3/database/create/{name}",
+    args = { { "name", "name", "the database" } }, result = "name" } }, { prefix = "test" })
+  t.inject("after_act_503", "POST", "^/v3/database/create/fm_plain")
+  local e = raises_kind("server", plain.fm_plain_create, c, "fm_plain")
+  eq(e.maybe_sent, true)
+  eq(#t.requests("POST", "^/v3/database/create/fm_plain"), 1)
+  t.clear_faults()
+  -- the test's declarations leave the registry (docs, help and the matrix check read it)
+  local reg = ops.declarations()
+  for i = #reg, 1, -1 do if reg[i].area == "test.ops" then table.remove(reg, i) end end
+end)

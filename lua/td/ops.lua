@@ -22,7 +22,20 @@
 --     needs_opts = true,                  -- an empty options table is a usage error
 --     send = "form" | "query" | "json",   -- where options go (default: query for
 --                                         --   GET/DELETE, form otherwise)
---     idempotent = true | false,          -- retry class (default: by HTTP method)
+--     idempotent = true | false | function(call) -> boolean,
+--                                         -- re-sending is harmless by nature (it sets
+--                                         --   the same values again); default: by
+--                                         --   HTTP method (see "Lost replies" below)
+--     resolve = function(call) -> value | nil,
+--                                         -- after a lost reply: is the effect there?
+--                                         --   (td.resolvers.exists / gone / new_in)
+--     snapshot = function(call) -> state, -- read before the first try, for resolve
+--                                         --   (call.snapshot)
+--     identity = function(call) -> {field = value},
+--                                         -- how to find the effect, put into the
+--                                         --   error when the outcome stays unknown
+--                                         --   (default: the call's arguments;
+--                                         --   declare it when one is a secret)
 --     base = "workflow",                  -- the workflow API (default: v3)
 --     auth = false,                       -- no API key needed
 --     answer = { databases = {"table"} }, -- the answer's shape (td.shape spec), checked
@@ -46,7 +59,31 @@
 --     receiver = function(self, decl),    -- the td client of a non-client receiver
 --     hand = true }                       -- written by hand: declared for docs only
 --
--- `call` = { client =, args = {name = value}, opts =, decl = }.
+-- `call` = { client =, args = {name = value}, opts =, decl =, snapshot = }.
+--
+-- Lost replies. Every call that changes state must neither run twice nor
+-- report failure after it succeeded when its reply is lost (the server
+-- acted, then a 5xx, a reset, an unreadable answer or a timeout took the
+-- answer). The request kernel (td.http.request) sends each try of such a
+-- call on a new connection and knows when an earlier try may have acted
+-- (maybe_sent); a declaration says how the outcome is then decided, in one
+-- of two ways:
+--   * idempotent: sending again is harmless by nature (it sets the same
+--     values again, or TD deduplicates by an identity in the request); the
+--     kernel re-sends within the retry budget.
+--   * resolve: a function of the call that reads TD's state by the call's
+--     identity (td.resolvers: the database exists, the table is gone, the
+--     swapped names carry each other's ids) and returns the call's answer
+--     when the effect is there, nil when it is not. The kernel asks it
+--     before re-sending after a try that may have acted; a value ends the
+--     call (nothing is sent twice). An answer that arrives after such a try
+--     and says the effect is there already (409 "already exists" for a
+--     create, 404 "not found" for a delete) is handed to resolve too, which
+--     decides whether the earlier try did it. When TD cannot be asked, the
+--     error carries the call's identity and maybe_done = true.
+-- A state-changing declaration with neither is not re-sent after a try
+-- that may have acted: its error says so (maybe_sent). tests/faults/
+-- checks every state-changing declaration under each of these faults.
 -- Argument types: name (non-empty string), id (string or integer; becomes a
 -- string), ids (array of ids), string, integer, number, boolean, table,
 -- array, any; a trailing "?" makes an argument optional.
@@ -210,8 +247,10 @@ end
 function M.perform(decl, call)
   local method = decl.method or "GET"
   local send = decl.send or default_send(method)
+  local idempotent = decl.idempotent
+  if type(idempotent) == "function" then idempotent = idempotent(call) and true or false end
   local r = { method = method, path = fill_path(decl, call.args, call.self), base = decl.base,
-              auth = decl.auth, idempotent = decl.idempotent, dry_run_send = decl.dry_run_send }
+              auth = decl.auth, idempotent = idempotent, dry_run_send = decl.dry_run_send }
   local parts = {}
   local function put(to, key, v)
     if v == nil or to == false then return end
@@ -231,6 +270,11 @@ function M.perform(decl, call)
   r.query, r.form, r.json = parts.query, parts.form, parts.json
   r.describe = function() return M.describe(decl, call) end
   if decl.request then decl.request(r, call) end
+  if decl.resolve then
+    if decl.snapshot and not call.client.dry_run then call.snapshot = decl.snapshot(call) end
+    r.resolve = function() return decl.resolve(call) end
+    r.identity = M.identity(decl, call)
+  end
   if decl.answer then
     -- the kernel raises bad_response (retrying reads) when this says no
     local spec, name = decl.answer, decl.key
@@ -240,6 +284,32 @@ function M.perform(decl, call)
     end
   end
   return http.request(call.client, r)
+end
+
+--- The identity of a call whose outcome may stay unknown: decl.identity(call),
+-- else its arguments that are strings or numbers ({db = "web", name = "t"}).
+function M.identity(decl, call)
+  if decl.identity then return decl.identity(call) end
+  local id = {}
+  for _, a in ipairs(decl.args or {}) do
+    local v = call.args[a[1]]
+    if type(v) == "string" or type(v) == "number" then id[a[1]] = v end
+  end
+  if call.self and call.self.id ~= nil and call.client ~= call.self then id.id = call.self.id end
+  return next(id) and id or nil
+end
+
+-- A declared call failed with `err`. When an earlier try may have acted
+-- and the answer says the effect is there already (a 409 to a create, a
+-- 404 to a delete, or whatever ended the retries), the declaration's
+-- resolver decides whether that try did it: returns the call's answer, or
+-- nil (the error stands).
+local function resolve_after(decl, call, err)
+  if not decl.resolve or type(err) ~= "table" or not err.maybe_sent then return nil end
+  if not (errors.is(err, "conflict") or errors.is(err, "not_found")) then return nil end
+  local ok, v = pcall(decl.resolve, call)
+  if ok then return v end
+  return nil
 end
 
 local function finish(decl, call, d)
@@ -264,12 +334,15 @@ local function make_method(decl)
     call.opts = M.check_opts(decl, (select(nargs + 1, ...)))
     if decl.before then decl.before(call) end
     local d, resp
-    if decl.rescue then
-      local ok, res, r2 = pcall(M.perform, decl, call)
-      if not ok then return decl.rescue(res, call) end
+    local ok, res, r2 = pcall(M.perform, decl, call)
+    if ok then
       d, resp = res, r2
     else
-      d, resp = M.perform(decl, call)
+      d = resolve_after(decl, call, res)
+      if d == nil then
+        if decl.rescue then return decl.rescue(res, call) end
+        error(res, 0)
+      end
     end
     if resp and resp.dry_run and decl.dry_run == "nil" then return nil end
     if resp and resp.dry_run and decl.dry_run == "self" then return self end

@@ -8,6 +8,7 @@
 -- accepted as strings or integers.
 local json = require "cjson.safe"
 local ops = require "td.ops"
+local resolvers = require "td.resolvers"
 local shape = require "td.v3.shape"
 local args = require "td.v3.args"
 
@@ -110,6 +111,17 @@ local TAG = { "tag", "name", "a policy group tag" }
 local KEY = { "key", "name", "a profile option's key" }
 local P = "/v3/access_control"
 
+-- After a lost reply (td.resolvers): what a call names, looked up.
+local function policy_named(call) return resolvers.named(call.client:policies(), "name", call.opts.name) end
+local function the_policy(call) return call.client:policy(call.args.policy_id) end
+local function group_named(call) return resolvers.named(call.client:policy_groups(), "name", call.opts.name) end
+local function the_group(call) return call.client:policy_group(call.args.group) end
+-- a user's attachment of a policy: the policy among the user's, or nil
+local function attached(call)
+  return resolvers.named(call.client:user_policies(call.args.user_id), "id", call.args.policy_id)
+end
+local detached = resolvers.gone(attached, function(call) return { id = call.args.policy_id } end)
+
 ops.define(M, "v3.access_control", {
   -- Policies
   { name = "policies", path = P .. "/policies",
@@ -125,6 +137,7 @@ ops.define(M, "v3.access_control", {
   { name = "create_policy", describe = "create a policy", method = "POST", path = P .. "/policies", opts_required = true,
     opts = { { "name", "string", "the policy's name", required = true }, { "description", "string", "free text" } },
     request = json_body(function(call) return { policy = args.pick(call.opts, { "name", "description" }) } end),
+    resolve = resolvers.exists(policy_named), identity = function(call) return { name = call.opts.name } end,
     answer = "table", unwrap = policy, returns = "the new policy",
     doc = "Create a policy.", example = 'c:create_policy{ name = "analysts" }' },
 
@@ -136,6 +149,7 @@ ops.define(M, "v3.access_control", {
     doc = "Change a policy's name or description.", example = 'c:update_policy(7, { description = "read only" })' },
 
   { name = "delete_policy", describe = "delete policy {policy_id}", method = "DELETE", path = P .. "/policies/{policy_id}", args = { POLICY_ID },
+    resolve = resolvers.gone(the_policy, function(call) return { id = call.args.policy_id } end),
     answer = "table", unwrap = policy, returns = "the deleted policy",
     doc = "Delete a policy.", example = "c:delete_policy(7)" },
 
@@ -154,7 +168,7 @@ ops.define(M, "v3.access_control", {
     doc = "Attach a policy to a user.", example = "c:attach_policy(42, 7)" },
 
   { name = "detach_policy", describe = "detach policy {policy_id} from user {user_id}", method = "DELETE", path = P .. "/users/{user_id}/policies/{policy_id}",
-    args = { USER_ID, POLICY_ID }, answer = "table", unwrap = policy, returns = "the policy",
+    args = { USER_ID, POLICY_ID }, resolve = detached, answer = "table", unwrap = policy, returns = "the policy",
     doc = "Detach a policy from a user.", example = "c:detach_policy(42, 7)" },
 
   { name = "policy_users", path = P .. "/policies/{policy_id}/users", args = { POLICY_ID },
@@ -172,7 +186,7 @@ ops.define(M, "v3.access_control", {
     doc = "Attach a policy to a user (attach_policy seen from the policy).", example = "c:add_policy_user(7, 42)" },
 
   { name = "remove_policy_user", describe = "detach policy {policy_id} from user {user_id}", method = "DELETE", path = P .. "/policies/{policy_id}/users/{user_id}",
-    args = { POLICY_ID, USER_ID }, answer = "table", unwrap = policy, returns = "the policy",
+    args = { POLICY_ID, USER_ID }, resolve = detached, answer = "table", unwrap = policy, returns = "the policy",
     doc = "Detach a policy from a user.", example = "c:remove_policy_user(7, 42)" },
 
   -- Permissions
@@ -233,7 +247,8 @@ ops.define(M, "v3.access_control", {
     doc = "Set a user's profile option (admins only).", example = 'c:set_user_profile_option(42, "timezone", "UTC")' },
 
   { name = "delete_user_profile_option", describe = "reset profile option {key} of user {user_id}", method = "DELETE", path = P .. "/users/{user_id}/profile_options/{key}",
-    args = { USER_ID, KEY }, unwrap = function() return true end, returns = "true",
+    args = { USER_ID, KEY }, idempotent = true, -- resetting again is harmless
+    unwrap = function() return true end, returns = "true",
     doc = "Reset a user's profile option to the account default (admins only).",
     example = 'c:delete_user_profile_option(42, "timezone")' },
 
@@ -250,6 +265,7 @@ ops.define(M, "v3.access_control", {
   { name = "create_policy_group", describe = "create a policy group", method = "POST", path = P .. "/policy_groups", opts_required = true,
     opts = { { "name", "string", "the group's name", required = true } },
     request = json_body(function(call) return { name = call.opts.name } end),
+    resolve = resolvers.exists(group_named), identity = function(call) return { name = call.opts.name } end,
     answer = "table", unwrap = group, returns = "the new policy group",
     doc = "Create a policy group.", example = 'c:create_policy_group{ name = "finance" }' },
 
@@ -266,7 +282,7 @@ ops.define(M, "v3.access_control", {
     doc = "Change a policy group's name or description.", example = 'c:update_policy_group("finance", { description = "FP&A" })' },
 
   { name = "delete_policy_group", describe = "delete policy group {group}", method = "DELETE", path = P .. "/policy_groups/{group}", args = { GROUP },
-    unwrap = function() return true end, returns = "true",
+    resolve = resolvers.gone(the_group), unwrap = function() return true end, returns = "true",
     doc = "Delete a policy group.", example = 'c:delete_policy_group("finance")' },
 
   { name = "policy_group_policies", path = P .. "/policy_groups/{group}/policies", args = { GROUP },

@@ -4,8 +4,12 @@
 local errors = require "td.errors"
 local ops = require "td.ops"
 local shape = require "td.v3.shape"
+local resolvers = require "td.resolvers"
 
 local M = {}
+
+-- the database a call names, or nil (for td.resolvers)
+local function the_database(call) return call.client:database(call.args.name) end
 
 ops.define(M, "v3.databases", {
   { name = "databases", path = "/v3/database/list",
@@ -24,7 +28,7 @@ ops.define(M, "v3.databases", {
     args = { { "name", "name", "the new database's name" } },
     opts = { { "description", "string", "free text shown in the console" },
              { "if_not_exists", "boolean", "an existing database is success, not conflict", to = false } },
-    result = "name",
+    result = "name", resolve = resolvers.exists(the_database),
     rescue = function(e, call)
       if call.opts.if_not_exists and errors.is(e, "conflict") then return call.args.name end
       error(e, 0)
@@ -34,7 +38,7 @@ ops.define(M, "v3.databases", {
 
   { name = "delete_database", describe = "delete database {name} and its tables", method = "POST", path = "/v3/database/delete/{name}",
     args = { { "name", "name", "the database's name" } }, result = "name",
-    returns = "name",
+    resolve = resolvers.gone(the_database), returns = "name",
     doc = "Delete a database; its tables go with it (they can be recovered: deleted_tables).",
     example = 'c:delete_database("staging")' },
 

@@ -6,6 +6,7 @@ local redact = require "td.redact"
 local shape = require "td.v3.shape"
 local args = require "td.v3.args"
 local ops = require "td.ops"
+local resolvers = require "td.resolvers"
 
 local M = {}
 
@@ -27,6 +28,9 @@ end
 
 local NAME = { "name", "name", "the saved result's name" }
 
+-- after a lost reply (td.resolvers): the saved result a call names
+local function the_result(call) return call.client:result(call.args.name) end
+
 ops.define(M, "v3.results", {
   { name = "results", path = "/v3/result/list",
     answer = { results = { "table" } },
@@ -47,10 +51,13 @@ ops.define(M, "v3.results", {
   { name = "create_result", describe = "create saved result {name}", method = "POST", path = "/v3/result/create/{name}",
     args = { NAME, { "url", "name", 'a result URL such as "td://@/db/table?mode=append"', to = "form" } },
     before = function(call) hide_password(call.args.url) end, result = "name",
+    resolve = resolvers.exists(the_result),
+    identity = function(call) return { name = call.args.name } end, -- not the URL: it may hold a password
     returns = "name", doc = "Save a result output under a name; a password in the URL is masked.",
     example = 'c:create_result("my_pg", "postgresql://user:pw@host/db/table")' },
 
   { name = "delete_result", describe = "delete saved result {name}", method = "POST", path = "/v3/result/delete/{name}", args = { NAME }, result = "name",
+    resolve = resolvers.gone(the_result),
     returns = "name", doc = "Delete a saved result output.", example = 'c:delete_result("my_pg")' },
 })
 

@@ -11,12 +11,19 @@ local shape = require "td.v3.shape"
 local tdtime = require "td.time"
 local args = require "td.v3.args"
 local ops = require "td.ops"
+local resolvers = require "td.resolvers"
 
 local M = {}
 local name_arg, usage = args.name, args.usage
 
 local function schedule_shape(t)
   return shape.object(t, { "id", "executing_user_id" })
+end
+
+-- After a lost reply (td.resolvers): the schedule a call names, or nil.
+local function the_schedule(call) return call.client:schedule(call.args.name) end
+local function schedule_named(name)
+  return function(call) return call.client:schedule(name(call)) end
 end
 
 -- aliases: our words for TD's form fields
@@ -85,18 +92,27 @@ ops.define(M, "v3.schedules", {
       if o.database == nil or o.database == "" then usage("create_schedule: opts.database is required") end
       o.type = o.type or "presto"
     end,
-    answer = "table", unwrap = schedule_shape, returns = "the schedule, with `start` = its first run time",
+    resolve = resolvers.exists(the_schedule), answer = "table", unwrap = schedule_shape, returns = "the schedule, with `start` = its first run time",
     doc = "Create a scheduled query; db, engine and result_url are aliases of database, type and result.",
     example = 'c:create_schedule("daily_kpi", { cron = "0 1 * * *", query = "SELECT 1", db = "web" })' },
 
   { name = "update_schedule", describe = "update schedule {name}", method = "POST", path = "/v3/schedule/update/{name}",
     args = { { "name", "name", "the schedule's name" } }, needs_opts = true,
     opts = schedule_opts { { "name", "string", "a new name for the schedule" } },
-    before = schedule_form, answer = "table", unwrap = schedule_shape, returns = "the schedule",
+    before = schedule_form,
+    -- setting the same values again is harmless; a new name is resolved
+    idempotent = function(call) return call.opts.name == nil end,
+    resolve = function(call)
+      if call.opts.name == nil then return nil end
+      if resolvers.find(the_schedule, call) then return nil end
+      return resolvers.exists(schedule_named(function(c) return c.opts.name end))(call)
+    end,
+    answer = "table", unwrap = schedule_shape, returns = "the schedule",
     doc = "Change a scheduled query.", example = 'c:update_schedule("daily_kpi", { cron = "0 2 * * *" })' },
 
   { name = "delete_schedule", describe = "delete schedule {name}", method = "POST", path = "/v3/schedule/delete/{name}",
     args = { { "name", "name", "the schedule's name" } },
+    resolve = resolvers.gone(the_schedule, function(call) return { name = call.args.name } end),
     answer = "table", unwrap = schedule_shape, returns = "the deleted schedule",
     doc = "Delete a scheduled query.", example = 'c:delete_schedule("daily_kpi")' },
 

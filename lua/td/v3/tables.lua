@@ -14,6 +14,7 @@ local redact = require "td.redact"
 local shape = require "td.v3.shape"
 local args = require "td.v3.args"
 local ops = require "td.ops"
+local resolvers = require "td.resolvers"
 
 local M = {}
 local name_arg, usage = args.name, args.usage
@@ -58,6 +59,24 @@ local function ref(d)
   return shape.object(d, {})
 end
 
+-- After a lost reply (td.resolvers): the tables a call names, looked up.
+local function table_named(client, db, name) return client:table(db, name) end
+local function the_table(call) return table_named(call.client, call.args.db, call.args.name) end
+local function table_ref(db, name, t)
+  return { database = db, table = name, type = (t and t.type) or "log" }
+end
+-- create_table (written by hand below) is done when the table is there
+local created = resolvers.exists(the_table, function(call, t) return table_ref(call.args.db, call.args.name, t) end)
+-- a rename (rename_table, update_table with name) is done when the old
+-- name is gone and the new one is there
+local function renamed(from, to)
+  return resolvers.exists(function(call)
+    local db = call.args.db
+    if resolvers.find(function() return table_named(call.client, db, from(call)) end) then return nil end
+    return table_named(call.client, db, to(call))
+  end, function(call, t) return table_ref(call.args.db, to(call), t) end)
+end
+
 --- client:create_table(db, name, {type =, schema =, expire_days =, include_v =,
 -- description =, detect_schema =, idempotent_key =, source_table =,
 -- including_properties =, if_not_exists =}) -> {database, table, type}.
@@ -71,8 +90,10 @@ function M:create_table(db, name, opts)
   opts = ops.check_opts(ops.lookup("client:create_table"), opts) -- the declaration below
   local path = opts.type and http.path("/v3/table/create/%s/%s/%s", db, name, opts.type)
     or http.path("/v3/table/create/%s/%s", db, name)
+  local call = { client = self, args = { db = db, name = name }, opts = opts }
   local ok, d = pcall(http.request, self, {
-    method = "POST", path = path,
+    method = "POST", path = path, resolve = function() return created(call) end,
+    identity = { database = db, table = name },
     query = { idempotent_key = opts.idempotent_key, source_table = opts.source_table,
               including_properties = opts.including_properties },
     form = {
@@ -83,6 +104,11 @@ function M:create_table(db, name, opts)
     idempotent = opts.idempotent_key ~= nil,
   })
   if not ok then
+    if errors.is(d, "conflict") and d.maybe_sent then
+      -- the 409 may answer an earlier try of this call
+      local mine = created(call)
+      if mine then return mine end
+    end
     if opts.if_not_exists and errors.is(d, "conflict") then
       return { database = db, table = name, type = opts.type or "log", existed = true }
     end
@@ -143,8 +169,15 @@ function M:transfer_table(db, name, opts)
   if type(opts.dest_database) ~= "string" or opts.dest_database == "" then
     usage("transfer_table: opts.dest_database is required")
   end
+  -- after a lost reply: done when the table has left the source database
+  local call = { client = self, args = { db = db, name = name }, opts = opts }
+  local moved = resolvers.gone(the_table, function()
+    return { database_name = opts.dest_database, table_name = opts.dest_table or name }
+  end)
   local d = http.request(self, {
     method = "POST", path = http.path("/v3/table/transfer/%s/%s", db, name),
+    resolve = function() return moved(call) end,
+    identity = { database = db, table = name, dest_database = opts.dest_database },
     headers = { "Secondary-Authorization: TD1 " .. opts.dest_apikey },
     form = { dest_database_name = opts.dest_database, dest_table_name = opts.dest_table or name,
              idempotent_key = opts.idempotent_key },
@@ -188,6 +221,58 @@ local DB = { "db", "name", "the database's name" }
 local NAME = { "name", "name", "the table's name" }
 local SCHEMA = { "schema", "any", '{{"user_id", "long"}, ...} or {{name =, type =, alias =, description =}, ...}' }
 
+-- append_schema is done when the table has every column it adds
+local function has_columns(call)
+  local t = the_table(call)
+  local want = json.decode(call.args.schema) or {}
+  for _, col in ipairs(want) do
+    local found = false
+    for _, c in ipairs(t.schema or {}) do
+      if type(c) == "table" and (c[1] == col[1] or c.name == col[1]) then found = true end
+    end
+    if not found then return nil end
+  end
+  return t
+end
+
+-- swap_table: table ids stay with the data, so the swap is done when each
+-- name carries the id the other name had before the first try (one list)
+local function table_ids(call)
+  local ids = {}
+  for _, t in ipairs(call.client:tables(call.args.db)) do
+    if t.name == call.args.a or t.name == call.args.b then ids[t.name] = t.id end
+  end
+  return ids
+end
+local function swapped(call)
+  local before = call.snapshot or {}
+  local a, b = call.args.a, call.args.b
+  if before[a] == nil or before[b] == nil then return nil end
+  local now = table_ids(call)
+  if now[a] == before[b] and now[b] == before[a] then
+    return { database = call.args.db, table1 = a, table2 = b }
+  end
+  return nil
+end
+
+-- recover_table: the deleted table (read before the first try) is done
+-- when a table of its id is back under its name (or the new one asked for)
+local function deleted_entry(call)
+  for t in call.client:deleted_tables() do
+    if tostring(t.id) == tostring(call.args.table_id) then return t end
+  end
+  return nil
+end
+local function recovered(call)
+  local was = call.snapshot
+  if type(was) ~= "table" then return nil end
+  local db = call.opts.database_name or was.database_name
+  local name = call.opts.table_name or was.name
+  local t = resolvers.find(function() return table_named(call.client, db, name) end)
+  if t and tostring(t.id) == tostring(call.args.table_id) then return t end
+  return nil
+end
+
 -- the schema argument, checked and turned into TD's JSON text
 local function schema_arg(call)
   local fname = call.decl.name
@@ -212,17 +297,19 @@ ops.define(M, "v3.tables", {
     doc = "Create a table.", example = 'c:create_table("web", "access", { schema = {{"path", "string"}} })' },
 
   { name = "delete_table", describe = "delete table {db}.{name}", method = "POST", path = "/v3/table/delete/{db}/{name}", args = { DB, NAME },
+    resolve = resolvers.gone(the_table, function(call) return table_ref(call.args.db, call.args.name) end),
     answer = "table", unwrap = ref, returns = "{database, table, type}",
     doc = "Delete a table (recoverable: see deleted_tables).", example = 'c:delete_table("web", "old")' },
 
   { name = "swap_table", describe = "swap tables {db}.{a} and {db}.{b}", aliases = { "swap_tables" }, method = "POST", path = "/v3/table/swap/{db}/{a}/{b}",
     args = { DB, { "a", "name", "one table" }, { "b", "name", "the other table" } },
-    answer = "table", unwrap = ref, returns = "{database, table1, table2}",
+    snapshot = table_ids, resolve = swapped, answer = "table", unwrap = ref, returns = "{database, table1, table2}",
     doc = "The two tables exchange names (and so contents) in one step.", example = 'c:swap_table("web", "kpi", "kpi_new")' },
 
   { name = "rename_table", describe = "rename table {db}.{from} to {to}", method = "POST", path = "/v3/table/rename/{db}/{from}/{to}",
     args = { DB, { "from", "name", "the table's name" }, { "to", "name", "its new name" } },
     opts = { { "overwrite", "boolean", "replace an existing table called `to`" } },
+    resolve = renamed(function(call) return call.args.from end, function(call) return call.args.to end),
     answer = "table", unwrap = ref, returns = "{database, table, type}",
     doc = "Rename a table.", example = 'c:rename_table("web", "kpi_new", "kpi", { overwrite = true })' },
 
@@ -239,18 +326,27 @@ ops.define(M, "v3.tables", {
     before = function(call)
       if call.opts.schema ~= nil then call.opts.schema = schema_json("update_table", call.opts.schema) end
     end,
+    -- setting the same values again is harmless; a new name is resolved
+    idempotent = function(call) return call.opts.name == nil end,
+    resolve = function(call)
+      if call.opts.name == nil then return nil end
+      return renamed(function(c) return c.args.name end, function(c) return c.opts.name end)(call)
+    end,
     answer = "table", unwrap = ref, returns = "{database, table, type}",
     doc = "Change a table's settings.", example = 'c:update_table("web", "access", { expire_days = 90 })' },
 
   { name = "update_schema", describe = "replace the schema of table {db}.{name}", method = "POST", path = "/v3/table/update-schema/{db}/{name}",
     args = { DB, NAME, { "schema", "any", SCHEMA[3], to = "form" } },
     opts = { { "ignore_duplicate_schema", "boolean", "accept columns that are there already" } },
+    idempotent = true, -- the same schema again
     before = schema_arg, answer = "table", unwrap = ref, returns = "{database, table, type}",
     doc = "Replace a table's schema.", example = 'c:update_schema("web", "access", {{"path", "string"}})' },
 
   { name = "append_schema", describe = "add columns to table {db}.{name}", method = "POST", path = "/v3/table/append-schema/{db}/{name}",
     args = { DB, NAME, { "schema", "any", SCHEMA[3], to = "form" } },
-    before = schema_arg, answer = "table", unwrap = ref, returns = "{database, table, type}",
+    before = schema_arg, resolve = resolvers.exists(has_columns,
+      function(call, t) return table_ref(call.args.db, call.args.name, t) end),
+    answer = "table", unwrap = ref, returns = "{database, table, type}",
     doc = "Add columns to a table's schema; columns it has already are kept as they are.",
     example = 'c:append_schema("web", "access", {{"referer", "string"}})' },
 
@@ -266,6 +362,10 @@ ops.define(M, "v3.tables", {
 
   { name = "change_database", describe = "move table {db}.{name} to database {dest_db}", method = "POST", path = "/v3/table/change_database/{db}/{name}",
     args = { DB, NAME, { "dest_db", "name", "the database it moves to", to = "form", as = "dest_database_name" } },
+    resolve = resolvers.exists(function(call)
+      if resolvers.find(the_table, call) then return nil end
+      return table_named(call.client, call.args.dest_db, call.args.name)
+    end, function(call, t) return table_ref(call.args.dest_db, call.args.name, t) end),
     answer = "table", unwrap = ref, returns = "{database, table, type}",
     doc = "Move a table into another database of the account.", example = 'c:change_database("staging", "kpi", "web")' },
 
@@ -290,6 +390,7 @@ ops.define(M, "v3.tables", {
     args = { { "table_id", "id", "the deleted table's id (deleted_tables)" } },
     opts = { { "table_name", "string", "a new name, when the old one is taken" },
              { "database_name", "string", "a new database name, when the old one is taken" } },
+    snapshot = deleted_entry, resolve = recovered,
     send = "json", answer = "table", unwrap = function(d) return shape.table(d) end,
     returns = "the recovered table",
     doc = "Recover a deleted table (and its deleted database).", example = "c:recover_table(1234)" },

@@ -8,6 +8,7 @@ local redact = require "td.redact"
 local shape = require "td.v3.shape"
 local args = require "td.v3.args"
 local ops = require "td.ops"
+local resolvers = require "td.resolvers"
 
 local M = {}
 local name_arg = args.name
@@ -47,6 +48,14 @@ local NAME = { "name", "name", "the user's name" }
 
 local function hide(k) if type(k) == "string" then redact.add(k) end return k end
 
+-- After a lost reply (td.resolvers): the user a call names, or nil; a
+-- new API key is one the user's list holds that it did not before the call
+local function the_user(call) return resolvers.named(call.client:users(), "name", call.args.name) end
+local new_key, key_snapshot = resolvers.new_in(
+  function(call) return call.client:api_keys(call.args.name) end,
+  function(k) return k end,
+  function(_, k) return { apikey = k } end)
+
 ops.define(M, "v3.users", {
   { name = "users", path = "/v3/user/list",
     answer = { users = { "table" } }, unwrap = "users", each = user_shape,
@@ -67,9 +76,11 @@ ops.define(M, "v3.users", {
              { "password", "string", "an initial password (masked)" },
              { "organization", "string", "the organization" } },
     before = function(call) hide(call.opts.password) end, result = "name",
+    resolve = resolvers.exists(the_user),
     returns = "name", doc = "Add a user to the account.", example = 'c:add_user("ann", { email = "ann@example.com" })' },
 
   { name = "remove_user", describe = "remove user {name}", method = "POST", path = "/v3/user/remove/{name}", args = { NAME }, result = "name",
+    resolve = resolvers.gone(the_user),
     returns = "name", doc = "Remove a user from the account.", example = 'c:remove_user("ann")' },
 
   { name = "api_keys", path = "/v3/user/apikey/list/{name}", args = { NAME },
@@ -86,21 +97,31 @@ ops.define(M, "v3.users", {
     doc = "A user's API keys.", example = 'c:api_keys("ann")' },
 
   { name = "add_api_key", describe = "add an API key for user {name}", method = "POST", path = "/v3/user/apikey/add/{name}", args = { NAME },
+    snapshot = key_snapshot, resolve = new_key,
     answer = { apikey = "string" }, unwrap = function(d) return hide(d.apikey) end,
     returns = "the new API key (a string)", doc = "Give a user a new API key.", example = 'c:add_api_key("ann")' },
 
   { name = "remove_api_key", describe = "remove an API key of user {name}", method = "POST", path = "/v3/user/apikey/remove/{name}",
     args = { NAME, { "key", "name", "the key to revoke", to = "form", as = "apikey" } },
     before = function(call) hide(call.args.key) end, result = "name",
+    identity = function(call) return { user = call.args.name } end, -- never the key
+    resolve = resolvers.gone(function(call)
+      for _, k in ipairs(call.client:api_keys(call.args.name)) do
+        if k == call.args.key then return k end
+      end
+      return nil
+    end),
     returns = "name", doc = "Revoke one of a user's API keys.", example = 'c:remove_api_key("ann", key)' },
 
   { name = "add_delegated_admin", describe = "make {email} a delegated admin", method = "POST", path = "/v3/user/delegated_admin/add/{email}",
     args = { { "email", "name", "the user's e-mail address" } }, answer = "table",
+    idempotent = true, -- setting the same flag again
     returns = "{user_email, delegated_admin = true}", doc = "Make a user a delegated admin.",
     example = 'c:add_delegated_admin("ann@example.com")' },
 
   { name = "remove_delegated_admin", describe = "make {email} no longer a delegated admin", method = "POST", path = "/v3/user/delegated_admin/remove/{email}",
     args = { { "email", "name", "the user's e-mail address" } }, answer = "table",
+    idempotent = true, -- clearing the flag again
     returns = "{user_email, delegated_admin = false}", doc = "Stop a user being a delegated admin.",
     example = 'c:remove_delegated_admin("ann@example.com")' },
 })

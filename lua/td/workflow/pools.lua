@@ -7,6 +7,7 @@
 local errors = require "td.errors"
 local base = require "td.workflow.base"
 local ops = require "td.ops"
+local resolvers = require "td.resolvers"
 
 local M = {}
 
@@ -69,6 +70,22 @@ local function body(make, partial)
   return function(r, call) r.json = make(call.decl.name, call.args.spec, partial) r.form = nil end
 end
 
+-- After a lost reply (td.resolvers): a pool by the name a call gives it,
+-- a pool or rule by id; a new rule is one for the same pool and priority
+-- that the list did not hold before the call
+local function pool_named(call) return resolvers.named(call.self:pools(), "name", call.args.spec.name) end
+local function the_pool(call) return call.self:pool(call.args.id) end
+local function the_rule(call) return call.self:pool_rule(call.args.id) end
+local new_rule, rules_before = resolvers.new_in(
+  function(call)
+    local spec, out = call.args.spec, {}
+    for _, r in ipairs(call.self:pool_rules()) do
+      if tostring(r.poolId) == tostring(spec.pool_id) and r.priority == spec.priority then out[#out + 1] = r end
+    end
+    return out
+  end,
+  function(r) return tostring(r.id) end)
+
 ops.define(M, "workflow.pools", {
   { name = "pools", path = "/api/pools", answer = { pools = { "table" } }, unwrap = each_fields("pools"),
     returns = "array of pools ({id, name, concurrencyLimit, default})",
@@ -78,15 +95,18 @@ ops.define(M, "workflow.pools", {
     returns = "one pool", doc = "One resource pool.", example = "wf:pool(3).name" },
 
   { name = "create_pool", describe = "create a resource pool", method = "POST", path = "/api/pools", args = { SPEC }, request = body(pool_body),
+    resolve = resolvers.exists(pool_named), identity = function(call) return { name = call.args.spec.name } end,
     answer = "table", unwrap = fields, returns = "the new pool",
     doc = "Create a resource pool (its concurrency is taken out of the default pool's).",
     example = 'wf:create_pool{ name = "etl", concurrency_limit = 4 }' },
 
   { name = "update_pool", describe = "update resource pool {id}", method = "PATCH", path = "/api/pools/{id}", args = { ID, SPEC }, request = body(pool_body, true),
+    idempotent = true, -- the same values again
     answer = "table", unwrap = fields, returns = "the pool",
     doc = "Change a resource pool's name or concurrency limit.", example = "wf:update_pool(3, { concurrency_limit = 8 })" },
 
   { name = "delete_pool", describe = "delete resource pool {id}", method = "DELETE", path = "/api/pools/{id}", args = { ID },
+    resolve = resolvers.gone(the_pool, function(call) return { id = call.args.id } end),
     answer = "table", unwrap = fields, returns = "the deleted pool",
     doc = "Delete a resource pool (refused while attempts run in it, a rule refers to it, or for the default pool).",
     example = "wf:delete_pool(3)" },
@@ -98,15 +118,18 @@ ops.define(M, "workflow.pools", {
     returns = "one rule", doc = "One pool rule.", example = "wf:pool_rule(5).priority" },
 
   { name = "create_pool_rule", describe = "create a pool rule", method = "POST", path = "/api/pool_rules", args = { SPEC }, request = body(rule_body),
+    snapshot = rules_before, resolve = new_rule,
     answer = "table", unwrap = fields, returns = "the new rule",
     doc = "Create a pool rule: {pool_id =, priority =, conditions = {{type =, values =, operator = \"starts_with\"}}}.",
     example = 'wf:create_pool_rule{ pool_id = 3, priority = 10, conditions = {{ type = "project_name", values = {"etl"} }} }' },
 
   { name = "update_pool_rule", describe = "update pool rule {id}", method = "PATCH", path = "/api/pool_rules/{id}", args = { ID, SPEC },
-    request = body(rule_body, true), answer = "table", unwrap = fields, returns = "the rule",
+    request = body(rule_body, true), idempotent = true, -- the same values again
+    answer = "table", unwrap = fields, returns = "the rule",
     doc = "Change a pool rule.", example = "wf:update_pool_rule(5, { priority = 20 })" },
 
   { name = "delete_pool_rule", describe = "delete pool rule {id}", method = "DELETE", path = "/api/pool_rules/{id}", args = { ID },
+    resolve = resolvers.gone(the_rule, function(call) return { id = call.args.id } end),
     answer = "table", unwrap = fields, returns = "the deleted rule", doc = "Delete a pool rule.", example = "wf:delete_pool_rule(5)" },
 }, { prefix = "wf", base = "workflow", dry_run = "nil",
      receiver = function(self) return base.client_of(self, "client.workflow") end })
