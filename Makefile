@@ -10,7 +10,10 @@
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS (tests/fuzz/)
 #   make soak       10,000 requests and 100 result streams under random faults
 #   make module     build build/lua/td/core.so, so a stock lua5.4 can `require "td"`
-#   make install PREFIX=/usr/local   (the tdlua binary, and the module for lua5.4)
+#   make docs       regenerate docs/reference.md, lua/td/help_data.lua, types/td.lua,
+#                   docs/tdlua.1 from the declarations and doc comments
+#   make install PREFIX=/usr/local   (the tdlua binary, its man page, and the module for lua5.4)
+#   luarocks --lua-version=5.4 make  (the module alone, through tdlua-*.rockspec)
 #
 # Dependencies come from Debian packages through pkg-config (scripts/deps.sh).
 
@@ -20,9 +23,13 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 BUILD := build
 
+# scripts/deps.sh installs the packages; every compile waits for it (an
+# order-only prerequisite on DEPS_STAMP), and what pkg-config says below is
+# held in recursive variables, expanded only when a recipe runs, so after it
+DEPS_SH ?= scripts/deps.sh
 # ISA-L's inflate (libisal-dev) when pkg-config finds it, else zlib's
-ISAL := $(shell $(PKG_CONFIG) --exists libisal 2>/dev/null && echo libisal)
-PKGS := lua5.4 lua5.4-cjson zlib libedit $(ISAL)
+ISAL = $(shell $(PKG_CONFIG) --exists libisal 2>/dev/null && echo libisal)
+PKGS = lua5.4 lua5.4-cjson zlib libedit $(ISAL)
 # libcurl is loaded at run time (src/curlapi.c): only its headers are needed here
 DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) libcurl)
 DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) -ldl -lm -pthread
@@ -53,26 +60,32 @@ ASAN_DIR := $(BUILD)/asan
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ASAN_OBJS := $(SRCS:src/%.c=$(ASAN_DIR)/%.o) $(ASAN_DIR)/embedded.o
 
-.PHONY: all deps test demo asan valgrind bench install clean check-deps module fuzz fuzz-build faults soak
+.PHONY: all deps test demo asan valgrind bench install install-module clean check-deps module docs FORCE fuzz fuzz-build faults soak
 
-all: deps tdlua
+all: tdlua
 
-deps:
-	@scripts/deps.sh
+# run on every make (deps.sh only installs what is missing); order-only for
+# what it orders, so it never makes anything out of date
+DEPS_STAMP := $(BUILD)/.deps-checked
+$(DEPS_STAMP): FORCE | $(BUILD)
+	@$(DEPS_SH)
+	@touch $@
+
+deps: $(DEPS_STAMP)
 
 tdlua: $(BUILD)/tdlua
 	@ln -sf $(BUILD)/tdlua tdlua
 
-$(BUILD)/tdlua: $(OBJS)
+$(BUILD)/tdlua: $(OBJS) | $(DEPS_STAMP)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(OBJS) $(DEP_LIBS)
 
-$(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
+$(BUILD)/%.o: src/%.c src/*.h | $(BUILD) $(DEPS_STAMP)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
-$(BUILD)/embedded.c: scripts/lua2c $(LUA_SRCS) | $(BUILD)
+$(BUILD)/embedded.c: scripts/lua2c $(LUA_SRCS) | $(BUILD) $(DEPS_STAMP)
 	lua5.4 scripts/lua2c $@ $(LUA_SRCS)
 
-$(BUILD)/embedded.o: $(BUILD)/embedded.c src/embedded.h
+$(BUILD)/embedded.o: $(BUILD)/embedded.c src/embedded.h | $(DEPS_STAMP)
 	$(CC) $(CFLAGS_ALL) -Wno-overlength-strings -c -o $@ $<
 
 $(BUILD) $(ASAN_DIR) $(MOD_DIR) $(BUILD)/lua/td:
@@ -81,10 +94,10 @@ $(BUILD) $(ASAN_DIR) $(MOD_DIR) $(BUILD)/lua/td:
 module: deps $(MOD_SO)
 
 # Lua's own symbols come from the lua5.4 that loads the module
-$(MOD_SO): $(MOD_OBJS) | $(BUILD)/lua/td
+$(MOD_SO): $(MOD_OBJS) | $(BUILD)/lua/td $(DEPS_STAMP)
 	$(CC) $(CFLAGS_ALL) -shared $(LDFLAGS_ALL) -o $@ $(MOD_OBJS) $(shell $(PKG_CONFIG) --libs zlib $(ISAL)) -ldl -pthread
 
-$(MOD_DIR)/%.o: src/%.c src/*.h | $(MOD_DIR)
+$(MOD_DIR)/%.o: src/%.c src/*.h | $(MOD_DIR) $(DEPS_STAMP)
 	$(CC) $(CFLAGS_ALL) -fPIC -c -o $@ $<
 
 test: all $(MOD_SO) $(BUILD)/allocfail
@@ -94,17 +107,18 @@ demo: all
 	@scripts/demo
 
 # ASan + UBSan build, then the whole suite with it
-$(ASAN_DIR)/tdlua: $(ASAN_OBJS)
+$(ASAN_DIR)/tdlua: $(ASAN_OBJS) | $(DEPS_STAMP)
 	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) $(LDFLAGS_ALL) -o $@ $(ASAN_OBJS) $(DEP_LIBS)
 
-$(ASAN_DIR)/%.o: src/%.c src/*.h | $(ASAN_DIR)
+$(ASAN_DIR)/%.o: src/%.c src/*.h | $(ASAN_DIR) $(DEPS_STAMP)
 	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) -c -o $@ $<
 
-$(ASAN_DIR)/embedded.o: $(BUILD)/embedded.c src/embedded.h | $(ASAN_DIR)
+$(ASAN_DIR)/embedded.o: $(BUILD)/embedded.c src/embedded.h | $(ASAN_DIR) $(DEPS_STAMP)
 	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) -c -o $@ $<
 
 asan: deps $(ASAN_DIR)/tdlua $(MOD_SO) $(ASAN_DIR)/allocfail
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  TDLUA_SANITIZER=1 TDLUA_BIN=$(ASAN_DIR)/tdlua $(ASAN_DIR)/tdlua tests/run.lua
 
 valgrind: all $(MOD_SO)
@@ -144,7 +158,7 @@ FUZZ_OBJS := $(MOD_SRCS:src/%.c=$(FUZZ_DIR)/%.o)
 $(FUZZ_DIR):
 	@mkdir -p $@
 
-$(FUZZ_DIR)/%.o: src/%.c src/*.h | $(FUZZ_DIR)
+$(FUZZ_DIR)/%.o: src/%.c src/*.h | $(FUZZ_DIR) $(DEPS_STAMP)
 	$(FUZZ_CC) $(filter-out -Wdisabled-optimization,$(CFLAGS_ALL)) -O1 -g -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer -c -o $@ $<
 
 $(FUZZ_DIR)/tdfuzz: tests/fuzz/harness.c $(FUZZ_OBJS)
@@ -157,9 +171,18 @@ fuzz-build: deps
 fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
-install: all $(MOD_SO)
+# the reference, td.help's data, the LuaCATS annotations and the man page,
+# generated from the declarations and doc comments (a test fails when stale)
+docs: all
+	TDLUA_LUA_DIR=./lua ./tdlua scripts/gendocs.lua
+
+install: all install-module
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BUILD)/tdlua $(DESTDIR)$(PREFIX)/bin/tdlua
+	install -D -m 644 docs/tdlua.1 $(DESTDIR)$(PREFIX)/share/man/man1/tdlua.1
+
+# the module alone (td/core.so and lua/td/*.lua): also what the rockspec runs
+install-module: $(MOD_SO)
 	install -d $(DESTDIR)$(LUA_LIB)/td
 	install -m 755 $(MOD_SO) $(DESTDIR)$(LUA_LIB)/td/core.so
 	cd lua && find td -name '*.lua' | while read -r f; do \

@@ -8,7 +8,7 @@ set -eu
 PKGS="gcc make pkg-config ca-certificates
 lua5.4 liblua5.4-dev lua-cjson lua-cjson-dev
 libcurl4 libcurl4-openssl-dev zlib1g-dev libisal-dev libedit-dev
-python3 python3-msgpack python3-yaml curl"
+python3 python3-msgpack python3-yaml curl luarocks"
 for a in "$@"; do
   if [ "$a" = "--fuzz" ]; then PKGS="$PKGS clang libclang-rt-14-dev"; fi
 done

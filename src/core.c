@@ -24,6 +24,8 @@ static const luaL_Reg FUNCTIONS[] = {
     {"fsync", td_l_fsync},
     {"chmod", td_l_chmod},
     {"isopen", td_l_isopen},
+    {"listdir", td_l_listdir},
+    {"mkdir", td_l_mkdir},
     {"gzcheck", td_l_gzcheck},       /* gzcheck.c */
     {"csvreader", td_l_csvreader},   /* csv.c */
     {"json_decode", td_l_json_decode}, /* json.c */
@@ -33,6 +35,7 @@ static const tdclass *const CLASSES[] = {&td_loop_class,     &td_request_class,
                                          &td_decoder_class,  &td_packer_class,
                                          &td_textwriter_class, &td_zjob_class,
                                          &td_gzcheck_class,  &td_csv_class,
+                                         &td_dir_class,
                                          NULL};
 
 /* The one metatable helper: methods as __index, the meta entries, __name. */

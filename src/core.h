@@ -30,6 +30,7 @@
 #define TD_TXT_MT "td.core.textwriter"
 #define TD_ZJOB_MT "td.core.zjob"
 #define TD_ERR_MT "td.core.error"
+#define TD_DIR_MT "td.core.dir"
 
 /* A userdata class: core.c makes its metatable (methods as __index, the
  * meta entries such as __gc, and __name). */
@@ -99,12 +100,14 @@ int td_l_target(lua_State *L);   /* fsutil.c */
 int td_l_fsync(lua_State *L);
 int td_l_chmod(lua_State *L);
 int td_l_isopen(lua_State *L);
+int td_l_listdir(lua_State *L);
+int td_l_mkdir(lua_State *L);
 int td_l_gzcheck(lua_State *L);  /* gzcheck.c */
 int td_l_csvreader(lua_State *L); /* csv.c */
 int td_l_json_decode(lua_State *L); /* json.c */
 
 extern const tdclass td_loop_class, td_request_class, td_decoder_class, td_packer_class,
-    td_textwriter_class, td_zjob_class, td_gzcheck_class, td_csv_class;
+    td_textwriter_class, td_zjob_class, td_gzcheck_class, td_csv_class, td_dir_class;
 
 int td_loop_open(lua_State *L); /* pushes the loop userdata */
 

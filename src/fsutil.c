@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "core.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -121,6 +122,91 @@ int td_l_chmod(lua_State *L) {
     lua_pushnil(L);
     lua_pushstring(L, strerror(errno));
     return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* A path argument: a non-empty string without NUL bytes, shorter than
+ * PATH_MAX (a NUL would silently cut the name short). */
+static const char *path_arg(lua_State *L, int idx) {
+  size_t len;
+  const char *path = luaL_checklstring(L, idx, &len);
+  if (len == 0 || len >= PATH_MAX || memchr(path, '\0', len))
+    luaL_argerror(L, idx, "a file name expected (non-empty, no NUL byte)");
+  return path;
+}
+
+/* core.listdir(path) -> { {name =, kind =}, ... } (no "." or "..", in the
+ * order the system gives; kind as core.target names it, "link" for a
+ * symbolic link, which is not followed), or nil, message. */
+static int dir_gc(lua_State *L) {
+  DIR **dp = (DIR **)luaL_checkudata(L, 1, TD_DIR_MT);
+  if (*dp) closedir(*dp);
+  *dp = NULL;
+  return 0;
+}
+
+static const luaL_Reg dir_meta[] = {{"__gc", dir_gc}, {NULL, NULL}};
+const tdclass td_dir_class = {TD_DIR_MT, NULL, dir_meta};
+
+int td_l_listdir(lua_State *L) {
+  const char *path = path_arg(L, 1);
+  /* the open directory is owned by a userdata (closed by __gc if anything
+   * below raises), the entries by the table */
+  DIR **dp = (DIR **)lua_newuserdatauv(L, sizeof(DIR *), 0);
+  *dp = NULL;
+  luaL_setmetatable(L, TD_DIR_MT);
+  lua_newtable(L);
+  DIR *d = *dp = opendir(path);
+  if (!d) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", path, strerror(errno));
+    return 2;
+  }
+  lua_Integer n = 0;
+  char full[PATH_MAX];
+  for (;;) {
+    errno = 0;
+    struct dirent *e = readdir(d);
+    if (!e) break;
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    const char *kind = "other";
+    struct stat st;
+    int w = snprintf(full, sizeof full, "%s/%s", path, e->d_name);
+    if (w > 0 && (size_t)w < sizeof full && lstat(full, &st) == 0)
+      kind = S_ISLNK(st.st_mode) ? "link" : kind_of(st.st_mode);
+    if (!lua_checkstack(L, 4)) break;
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, e->d_name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, kind);
+    lua_setfield(L, -2, "kind");
+    lua_rawseti(L, -2, ++n);
+  }
+  int err = errno;
+  closedir(d);
+  *dp = NULL;
+  if (err) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", path, strerror(err));
+    return 2;
+  }
+  return 1;
+}
+
+/* core.mkdir(path [, mode = 0755]) -> true (also when it is a directory
+ * already), or nil, message. One level: the parent must exist. */
+int td_l_mkdir(lua_State *L) {
+  const char *path = path_arg(L, 1);
+  lua_Integer mode = luaL_optinteger(L, 2, 0755);
+  if (mkdir(path, (mode_t)(mode & 07777)) != 0) {
+    struct stat st;
+    if (!(errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+      lua_pushnil(L);
+      lua_pushfstring(L, "%s: %s", path, strerror(errno));
+      return 2;
+    }
   }
   lua_pushboolean(L, 1);
   return 1;

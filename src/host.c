@@ -300,7 +300,7 @@ lua_State *tdhost_new(const tdhost_opts *o) {
   lua_pushcfunction(L, open_libs);
   lua_pushlightuserdata(L, (void *)(uintptr_t)o);
   if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
-    fprintf(stderr, "%s: %s\n", tdhost_progname, lua_tostring(L, -1));
+    tdhost_report(L, LUA_ERRRUN); /* redacted */
     lua_close(L);
     return NULL;
   }
@@ -376,7 +376,9 @@ static int fallback_report(lua_State *L) {
   const char *msg = NULL;
   if (luaL_callmeta(L, idx, "__tostring") && lua_type(L, -1) == LUA_TSTRING) msg = lua_tostring(L, -1);
   else if (lua_type(L, idx) == LUA_TSTRING || lua_type(L, idx) == LUA_TNUMBER) msg = lua_tostring(L, idx);
-  fprintf(stderr, "%s: %s\n", tdhost_progname, msg ? msg : "(error)");
+  lua_pushstring(L, msg ? msg : "(error)");
+  redact_top(L);
+  fprintf(stderr, "%s: %s\n", tdhost_progname, lua_tostring(L, -1));
   fflush(stderr);
   return was_interrupted ? 130 : 1;
 }

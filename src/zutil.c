@@ -29,10 +29,13 @@ static zjob *newjob(lua_State *L) {
   return j;
 }
 
-/* core.gunzip(str) -> str; every gzip member is decoded */
+/* core.gunzip(str [, max]) -> str; every gzip member is decoded. With max,
+ * data that would expand beyond max bytes gives nil, message instead (the
+ * memory used stays bounded by max). */
 int td_l_gunzip(lua_State *L) {
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
+  lua_Integer max = luaL_optinteger(L, 2, -1);
   zjob *j = newjob(L);
   if (inflateInit2(&j->z, 16 + MAX_WBITS) != Z_OK) return luaL_error(L, "inflateInit failed");
   j->init = 1;
@@ -46,6 +49,11 @@ int td_l_gunzip(lua_State *L) {
     uInt before = j->z.avail_out;
     zr = inflate(&j->z, Z_NO_FLUSH);
     j->out.len += before - j->z.avail_out;
+    if (max >= 0 && j->out.len > (size_t)max) {
+      lua_pushnil(L);
+      lua_pushfstring(L, "expands beyond %I bytes", max);
+      return 2;
+    }
     if (zr == Z_STREAM_END) {
       if (j->z.avail_in == 0) break;
       inflateReset(&j->z);

@@ -173,6 +173,11 @@ test("a script whose waits failed exits non-zero and says what failed", function
     print("not reached")]]))
   eq(code, 1)
   like(err, "some_failed: td%.wait_all: 1 of 2 failed: #1 attempt 7 failed")
+  -- failures that share an exit status give it (3: failed jobs or attempts)
+  code, _, err = t.run("-e " .. t.sh_quote([[
+    local function fails() td.errors.raise { kind = "attempt_failed", message = "attempt 9 failed" } end
+    td.wait_all { td.spawn(fails), td.spawn(fails) }]]))
+  eq(code, 3, err)
 end)
 
 test("wait_all, map and wait reject bad arguments and unknown options with usage errors", function()

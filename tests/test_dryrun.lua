@@ -149,3 +149,61 @@ test("waiting on dry-run objects finishes at once and their results are empty", 
   like(lines, "would export the result of the presto job %(SELECT 1%) to mysql://x/y\n")
   like(lines, "would retry attempt 7 of etl/daily %(resume failed%)\n")
 end)
+
+test("a declared operation says what it would do in words, from its declaration", function()
+  t.reset()
+  local c = t.client { dry_run = true }
+  local real_stderr, capture = io.stderr, io.tmpfile()
+  io.stderr = capture
+  local okc, errc = pcall(function()
+    c:create_database("newdb")
+    c:swap_table("web", "pageviews", "pageviews_tmp")
+  end)
+  io.stderr = real_stderr
+  capture:seek("set")
+  local lines = capture:read("a")
+  capture:close()
+  if not okc then error(errc, 0) end
+  like(lines, "^%[dry%-run%] would create database newdb\n  %(POST /v3/database/create/newdb%)\n")
+  like(lines, "would swap tables web%.pageviews and web%.pageviews_tmp\n")
+  eq(mutating(), {})
+end)
+
+test("every placeholder job finishes its wait at once: bulk import perform too", function()
+  t.reset()
+  local c = t.client { dry_run = true }
+  local real_stderr, capture = io.stderr, io.tmpfile()
+  io.stderr = capture
+  local okc, errc = pcall(function()
+    local job = c:perform_bulk_import("sess_one")
+    eq(job.job_id, "(dry-run)")
+    eq(job:wait { timeout = 1 }, job)
+    eq(job:fetch(5), {})
+  end)
+  io.stderr = real_stderr
+  capture:seek("set")
+  local lines = capture:read("a")
+  capture:close()
+  if not okc then error(errc, 0) end
+  like(lines, "would perform bulk import sess_one")
+  for _, r in ipairs(t.log()) do ok(READS[r.method], "sent " .. r.method .. " " .. r.path) end
+end)
+
+test("a v3 request without words of its own is told from its path; an import says how many records", function()
+  t.reset()
+  local c = t.client { dry_run = true }
+  local real_stderr, capture = io.stderr, io.tmpfile()
+  io.stderr = capture
+  local okc, errc = pcall(function()
+    c:request("POST", "/v3/table/update/web/pageviews", { form = { expire_days = 30 } })
+    c:import("web", "pageviews", { { time = 1795341600, path = "/a" }, { time = 1795341601, path = "/b" } })
+  end)
+  io.stderr = real_stderr
+  capture:seek("set")
+  local lines = capture:read("a")
+  capture:close()
+  if not okc then error(errc, 0) end
+  like(lines, "would update table web pageviews with expire_days=30\n  %(POST /v3/table/update/web/pageviews%)\n")
+  like(lines, "would import 2 records into web%.pageviews %(%d+ bytes of msgpack%.gz, unique id [^)]+%)\n")
+  eq(mutating(), {})
+end)

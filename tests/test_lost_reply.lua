@@ -163,3 +163,46 @@ test("schedule:backfill and schedule:skip after a lost reply: started once, move
     eq(w:schedule(1).next_schedule_time, "2026-11-25T00:00:00+00:00", kind)
   end)
 end)
+
+test("bulk import create, perform and commit after a lost reply: one session, one perform job, one commit", function()
+  with_faults(function(kind, c)
+    local name = "lost_" .. kind
+    t.inject(kind, "POST", "^/v3/bulk_import/create/")
+    c:create_bulk_import(name, "web", "pageviews")
+    eq(c:bulk_import(name).status, "uploading", kind)
+    c:upload_bulk_import_part(name, "p1", { { time = 1700000000, n = 1 }, { time = 1700000001, n = 2 } })
+    c:freeze_bulk_import(name)
+    t.inject(kind, "POST", "^/v3/bulk_import/perform/")
+    local before = last_job()
+    local job = c:perform_bulk_import(name)
+    eq(last_job() - before, 1, kind .. ": one perform job")
+    eq(job.job_id, tostring(last_job()), kind)
+    job:wait { interval = 0.01, progress = false }
+    t.inject(kind, "POST", "^/v3/bulk_import/commit/")
+    c:commit_bulk_import(name)
+    local s = c:bulk_import(name)
+    ok(s.status == "committing" or s.status == "committed", kind .. ": committed once (" .. tostring(s.status) .. ")")
+  end)
+end)
+
+test("push after a lost reply: the revision is stored once and returned", function()
+  with_faults(function(kind, c)
+    local w = c.workflow
+    local dir = os.tmpname()
+    os.remove(dir)
+    os.execute("mkdir -p " .. t.sh_quote(dir))
+    local f = assert(io.open(dir .. "/hello.dig", "w"))
+    f:write("timezone: UTC\n\n+hello:\n  echo>: hello\n")
+    f:close()
+    t.inject(kind, "PUT", "^/api/projects$")
+    local p = w:push("lost_" .. kind, dir)
+    eq(p.name, "lost_" .. kind, kind)
+    local revs = {}
+    for r in w:revisions("lost_" .. kind) do revs[#revs + 1] = r end
+    eq(#revs, 1, kind .. ": one revision")
+    eq(revs[1].revision, p.revision, kind)
+    -- a given revision name that really exists is still a conflict
+    raises_kind("conflict", w.push, w, "lost_" .. kind, dir, { revision = p.revision })
+    os.execute("rm -rf " .. t.sh_quote(dir))
+  end)
+end)

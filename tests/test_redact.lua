@@ -60,6 +60,12 @@ test("a registered key is masked verbatim, bare, URL-encoded, JSON-escaped, uppe
     end
     no_leak(redact.text("Authorization: Basic " .. redact.base64("u:" .. key)), key, "basic header")
     no_leak(redact.text(key:upper()), key, "upper-cased")
+    -- cut short at the end of a text (an excerpt), with or without "..."
+    for _, cut in ipairs { 8, 15, #key - 1 } do
+      no_leak(redact.text("excerpt: " .. key:sub(1, cut) .. "..."), key, "cut at " .. cut)
+      no_leak(redact.text("excerpt: " .. key:sub(1, cut)), key, "cut at " .. cut)
+      no_leak(redact.text("excerpt: " .. redact.base64("u:" .. key):sub(1, cut + 4)), key, "base64 cut at " .. cut)
+    end
   end
   -- what is not a secret stays readable
   eq(redact.text("SELECT 1 FROM web.pageviews WHERE a = 'b/c'"), "SELECT 1 FROM web.pageviews WHERE a = 'b/c'")
@@ -85,6 +91,20 @@ test("an error from a server that echoes the key in each encoding shows it nowhe
     no_leak(e.request_id, t.KEY, name .. " request_id")
     no_leak(e.details and e.details.key, t.KEY, name .. " details")
     no_leak(tostring(e), t.KEY, name .. " tostring")
+  end
+  -- the server itself echoes the key it was sent, one encoding at a time and all at once
+  for _, enc in ipairs { "verbatim", "bare", "url_upper", "url_lower", "json", "basic", "base64", false } do
+    t.fault { path = "^/v3/database/list$", action = "echo_key", encoding = enc or nil, times = 1 }
+    local ok_, e = pcall(c.databases, c)
+    ok(not ok_)
+    eq(e.kind, "auth")
+    local where = "echo_key " .. tostring(enc)
+    like(e.message, "the key .*%*%*%*%*.* is not valid", where)
+    no_leak(e.message, t.KEY, where .. " message")
+    no_leak(e.body, t.KEY, where .. " body")
+    no_leak(e.request_id, t.KEY, where .. " request_id")
+    no_leak(table.concat(e.details.keys, " "), t.KEY, where .. " details")
+    no_leak(tostring(e), t.KEY, where .. " tostring")
   end
   -- a field added to the error later is masked as well
   local e = require("td.errors").new { kind = "x", message = "m" }

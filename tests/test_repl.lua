@@ -213,6 +213,8 @@ end)
 test("help() and ?x go through td.help; without it they say so and list methods", function()
   local r = drive {
     expect(PROMPT),
+    -- a build without td.help
+    line([[package.loaded["td.help"] = nil; package.preload["td.help"] = function() error("left out") end]]), expect(PROMPT),
     line("help()"), expect("not available.-" .. PROMPT),
     line("?td.query"), expect("no help for this function.-" .. PROMPT),
     line("j = td.job(1018)"), expect(PROMPT),

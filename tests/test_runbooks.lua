@@ -74,6 +74,11 @@ test("daily_report.lua writes the day's report as CSV with a header", function()
   ok(not io.open(dir .. "/report-2026-11-21.csv.tmp"), "the temporary file was left behind")
   os.execute("rm -rf " .. q(dir))
   no_key(out, err)
+  -- "-": the same CSV on standard output, the log on stderr
+  code, out, err = t.run("examples/daily_report.lua 2026-11-21 -", env())
+  eq(code, 0, err)
+  eq(out, "country,pv\nJP,120\nUS,95\nDE,61\nFR,48\nBR,33\nIN,21\n")
+  like(err, "to standard output")
 end)
 
 test("daily_report.lua: a failed query exits 1 with TD's error and writes nothing", function()

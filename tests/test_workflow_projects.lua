@@ -115,14 +115,25 @@ test("push packs a directory without dotfiles and creates the project", function
   rmrf(out)
 end)
 
-test("push errors: over 2 MiB before upload, no workflow, duplicate revision, bad schedule name", function()
+test("push errors: too large (the server judges, TD's 10 MB named), no workflow, duplicate revision, bad schedule name", function()
   t.reset()
   local w = wf()
   local big = {}
   for i = 1, 300000 do big[i] = string.char(((i * 7919) % 251) + 1) .. string.char((i * 31) % 256) end
-  local e = raises_kind("too_large", w.push, w, "big", { ["a.dig"] = DIG, ["data.bin"] = table.concat(big) .. table.concat(big) .. table.concat(big) .. table.concat(big) })
+  local data = table.concat(big) .. table.concat(big) .. table.concat(big) .. table.concat(big) -- 2.4 MB
+  -- over digdag's 2 MiB default but within TD's 10 MB: uploaded and accepted
+  eq(w:push("big", { ["a.dig"] = DIG, ["data.bin"] = data }).name, "big")
+  -- the server's refusal is the judge: too_large, naming TD's limit
+  t.reset { wf_max_archive_size = 1000000 }
+  local e = raises_kind("too_large", w.push, w, "big", { ["a.dig"] = DIG, ["data.bin"] = data })
+  like(e.message, "refused the %d+%-byte archive of big as too large %(.*exceeds limit")
+  like(e.hint, "10 MB")
+  eq(#requests("PUT", "^/api/projects$"), 1)
+  -- a limit of one's own is checked before uploading
+  e = raises_kind("too_large", w.push, w, "big", { ["a.dig"] = DIG, ["data.bin"] = data }, { max_size = 2097152 })
   like(e.message, "2097152")
-  eq(#requests("PUT", "^/api/projects$"), 0) -- refused before any upload
+  eq(#requests("PUT", "^/api/projects$"), 1) -- refused before any upload
+  t.reset()
   like(raises_kind("usage", w.push, w, "x", { ["queries/a.sql"] = "SELECT 1" }).message, "no workflow")
   w:push("dup", { ["a.dig"] = DIG }, { revision = "r1" })
   e = raises_kind("conflict", w.push, w, "dup", { ["a.dig"] = DIG }, { revision = "r1" })

@@ -31,11 +31,29 @@ local function cfgerr(msg, hint)
   errors.raise { kind = "config", message = msg, hint = hint }
 end
 
+-- files already warned about (one warning per file and process)
+local warned = {}
+
 --- Parse the td CLI's config file. Returns { ["account.apikey"] = ... } or
--- nil when the file does not exist; raises a config error on a bad line.
+-- nil when the file does not exist; raises a config error on a bad line,
+-- on a path that is a directory or cannot be read. A file that holds a key
+-- and that other users may read gets a warning on stderr (once).
 function M.read_tdconf(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
+  local kind, final, mode = require("td.core").target(path)
+  if kind == "dir" then
+    cfgerr(("%s is a directory, not a td.conf file"):format(path),
+      "point TD_CONFIG_PATH (or config_path) at the file, or remove the directory")
+  end
+  local f, oerr = io.open(path, "r")
+  if not f then
+    if kind == "missing" or kind == nil then return nil end
+    cfgerr(("cannot read %s: %s"):format(path, tostring(oerr)))
+  end
+  local probe, rerr = f:read(0)
+  if probe == nil and rerr then
+    f:close()
+    cfgerr(("cannot read %s: %s"):format(path, tostring(rerr)))
+  end
   local values, section, n = {}, nil, 0
   for line in f:lines() do
     n = n + 1
@@ -55,7 +73,13 @@ function M.read_tdconf(path)
   end
   f:close()
   -- a key in the file is a secret the process knows, used or not
-  redact.add(values["account.apikey"])
+  local key = values["account.apikey"]
+  redact.add(key)
+  if key and key ~= "" and kind == "file" and mode and mode & 4 ~= 0 and not warned[final] then
+    warned[final] = true
+    require("td.log").warn("%s holds an API key and any user on this machine can read it (mode %03o); run: chmod 600 %s",
+      path, mode & 511, path)
+  end
   return values
 end
 
@@ -120,7 +144,11 @@ end
 -- environment. Returns { apikey, endpoint, workflow_endpoint, region,
 -- sources = { apikey = "TD_API_KEY", ... } }. Missing key is allowed here;
 -- the client raises when a call needs it.
-function M.resolve(opts)
+function M.resolve(opts, fname)
+  if opts ~= nil and type(opts) ~= "table" then
+    errors.raise { kind = "usage", message = ("bad argument 'opts' to '%s' (table expected, got %s)")
+      :format(fname or "td.config", type(opts)) }
+  end
   opts = opts or {}
   local src = {}
   local conf_path, conf_src = opts.config_path, "option config_path"

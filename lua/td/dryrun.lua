@@ -6,8 +6,10 @@
 --       SELECT country, COUNT(1) ...
 --     (POST /v3/job/issue/presto/web)
 -- The words come from the caller (the request's `describe`, a string or a
--- function returning one); a request without them is shown readably
--- (method, path and its form fields, not URL-encoded). Reads are sent as
+-- function returning one; declared operations describe themselves); a
+-- request without them is told from its v3 path ("/v3/table/create/web/t":
+-- "create table web t") or shown as it is, readably (method, path and its
+-- form fields, not URL-encoded). Reads are sent as
 -- usual. A call that would create a job or an attempt returns a placeholder
 -- (`dryrun.job`, `dryrun.attempt`): waiting on it finishes at once, its
 -- results are empty, and what it would do next (kill, retry, download,
@@ -81,6 +83,16 @@ function M.intercept(r, method, url)
   if type(what) == "function" then what = what(r) end
   local req = method .. " " .. readable_path(url)
   local line
+  local v3 = readable_path(url):match("^/v3/([%w_]+/[%w_]+.*)$")
+  if not what and v3 then
+    -- TD's v3 paths are /v3/<noun>/<verb>/<arguments>: "create table web t"
+    local noun, verb, rest = v3:match("^([%w_]+)/([%w_]+)/?(.*)$")
+    local words = { (verb:gsub("_", " ")), (noun:gsub("_", " ")) }
+    for seg in rest:gsub("%?.*$", ""):gmatch("[^/]+") do words[#words + 1] = seg end
+    what = table.concat(words, " ")
+    local f = type(r.form) == "table" and readable_form(r.form) or ""
+    if f ~= "" then what = what .. " with " .. f end
+  end
   if what then
     line = ("%s\n  (%s)"):format(what, req)
   else

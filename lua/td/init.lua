@@ -62,11 +62,18 @@ function td.default_client()
   return default
 end
 
+local CONFIG_OPTS = {
+  apikey = true, endpoint = true, workflow_endpoint = true, region = true, insecure_http = true, config_path = true,
+}
 --- td.config(opts) -> the resolved configuration: endpoint, workflow
--- endpoint, region, the key redacted, and where each came from.
+-- endpoint, region, the key redacted, and where each came from. opts:
+-- apikey, endpoint, workflow_endpoint, region, insecure_http, config_path
+-- (a usage error for anything else); raises `config` for a td.conf that
+-- is a directory or has a bad line.
 function td.config(opts)
   local config = require "td.config"
-  return config.describe(config.resolve(opts))
+  require("td.errors").opts("td.config", opts, CONFIG_OPTS)
+  return config.describe(config.resolve(opts, "td.config"))
 end
 
 for _, name in ipairs {
@@ -82,6 +89,12 @@ for _, name in ipairs {
     local c = td.default_client()
     return c[name](c, ...)
   end
+end
+
+--- td.help(x) - print the help for x (a function such as td.query, a name
+-- such as "job:wait" or a topic such as "attempts"; see td/help.lua).
+function td.help(x)
+  return require("td.help").print(x)
 end
 
 --- td.try(fn, ...) -> fn's results, or nil, err when it raises

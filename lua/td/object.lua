@@ -13,6 +13,7 @@
 --                                        has its own __tostring
 --   field aliases                        reads of fields the object does not
 --                                        hold go to spec.alias(obj, key)
+--   object.classes()                     every class made (td.help walks them)
 -- Objects keep TD's own fields as plain table fields, so printing or
 -- iterating one shows what TD sent; the client is never a field (printing
 -- an object never shows it, and an object never keeps a client alive).
@@ -31,6 +32,10 @@ local errors = require "td.errors"
 local M = {}
 
 local clients = setmetatable({}, { __mode = "k" })
+local classes = {} -- every class made, in order (td.help lists their methods)
+
+--- Every class made by object.class so far: { {kind =, class =}, ... }.
+function M.classes() return classes end
 
 --- Tie obj to its td client (weakly); returns obj.
 function M.bind(obj, client)
@@ -108,6 +113,7 @@ function M.class(spec)
   end
 
   Class.__tostring = function(o) return ("%s(%s)"):format(spec.name, Class.summary(o)) end
+  classes[#classes + 1] = { kind = kind, class = Class }
   return Class
 end
 

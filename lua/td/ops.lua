@@ -9,7 +9,8 @@
 -- A declaration:
 --   { name = "create_database",          -- method name (client:create_database)
 --     method = "POST",                    -- HTTP method (default GET)
---     path = "/v3/database/create/{name}",-- {arg} is a positional argument, escaped
+--     path = "/v3/database/create/{name}",-- {arg} is a positional argument, escaped;
+--                                         --   {self.id} a field of the receiver
 --     args = { {"name", "name", "the database's name"}, ... },
 --                                         -- positional: {name, type, doc, to =, as =,
 --                                         --   optional = true}
@@ -24,7 +25,8 @@
 --     idempotent = true | false,          -- retry class (default: by HTTP method)
 --     base = "workflow",                  -- the workflow API (default: v3)
 --     auth = false,                       -- no API key needed
---     answer = { databases = {"table"} }, -- the answer's shape (td.shape spec)
+--     answer = { databases = {"table"} }, -- the answer's shape (td.shape spec), checked
+--                                         --   by the request kernel (http's expect)
 --     unwrap = "databases" | function(d, call) -> result,
 --     each = fn,                          -- normalise each item of the unwrapped array
 --     returns = "array of databases",     -- doc of the result
@@ -32,9 +34,15 @@
 --     before = function(call),            -- extra checks / redaction before sending
 --     request = function(r, call),        -- adjust the http.request description
 --     rescue = function(err, call) -> result  -- turn an error into a result (or re-raise)
+--     describe = "delete database {name}" | function(call) -> text,
+--                                         -- what --dry-run says instead of sending
+--                                         --   (default: the doc line and the arguments)
 --     doc = "one line", example = "c:create_database(\"web\")",
 --     errors = "conflict when it exists", see = "...",
---     dry_run_nil = true,                 -- under --dry-run the method returns nil
+--     dry_run = "nil" | "self",           -- what the method returns under --dry-run
+--                                         --   (default: what unwrap makes of {dry_run = true})
+--     describe = function(call) -> text | "template {arg}",
+--                                         -- what a change would do, for --dry-run
 --     receiver = function(self, decl),    -- the td client of a non-client receiver
 --     hand = true }                       -- written by hand: declared for docs only
 --
@@ -159,12 +167,37 @@ function M.check_opts(decl, opts)
   return out
 end
 
-local function fill_path(decl, a)
-  return (decl.path:gsub("{([%w_]+)}", function(k)
-    local v = a[k]
+local function fill_path(decl, a, obj)
+  return (decl.path:gsub("{([%w_.]+)}", function(k)
+    local v
+    local field = k:match("^self%.(.*)$")
+    if field then v = obj and obj[field] else v = a[k] end
     if v == nil then error(("td.ops: %s: no value for {%s}"):format(decl.name, k), 0) end
     return http.escape(tostring(v))
   end))
+end
+
+--- What a declared call that changes something would do, in words, for
+-- --dry-run (td.dryrun): decl.describe (a function(call) or a template with
+-- {arg} and {self.field}), else the doc line and the arguments.
+function M.describe(decl, call)
+  local d = decl.describe
+  if type(d) == "function" then return d(call) end
+  local function value(k)
+    local field = k:match("^self%.(.*)$")
+    local v
+    if field then v = call.self and call.self[field] else v = call.args[k] end
+    return v == nil and "?" or tostring(v)
+  end
+  if type(d) == "string" then return (d:gsub("{([%w_.]+)}", value)) end
+  local shown = {}
+  for _, a in ipairs(decl.args or {}) do
+    local v = call.args[a[1]]
+    if type(v) == "string" or type(v) == "number" then shown[#shown + 1] = ("%s %s"):format(a[1], tostring(v)) end
+  end
+  local text = (decl.doc or decl.name):gsub("[;%.].*$", ""):gsub("^%u", string.lower)
+  if #shown > 0 then text = text .. " (" .. table.concat(shown, ", ") .. ")" end
+  return text
 end
 
 local function default_send(method)
@@ -177,7 +210,7 @@ end
 function M.perform(decl, call)
   local method = decl.method or "GET"
   local send = decl.send or default_send(method)
-  local r = { method = method, path = fill_path(decl, call.args), base = decl.base,
+  local r = { method = method, path = fill_path(decl, call.args, call.self), base = decl.base,
               auth = decl.auth, idempotent = decl.idempotent, dry_run_send = decl.dry_run_send }
   local parts = {}
   local function put(to, key, v)
@@ -196,16 +229,17 @@ function M.perform(decl, call)
   -- a POST/PUT/PATCH always carries a body, empty when nothing is sent
   if send ~= "query" and not parts[send] and not parts.json and not parts.form then parts[send] = {} end
   r.query, r.form, r.json = parts.query, parts.form, parts.json
+  r.describe = function() return M.describe(decl, call) end
   if decl.request then decl.request(r, call) end
-  local d, resp = http.request(call.client, r)
-  if resp and resp.dry_run then return d, resp end
   if decl.answer then
-    shape.check(d, decl.answer, {
-      name = decl.key, method = method, url = r.path, status = resp and resp.status,
-      body = resp and resp.body,
-    })
+    -- the kernel raises bad_response (retrying reads) when this says no
+    local spec, name = decl.answer, decl.key
+    r.expect = function(data)
+      local good, why = shape.ok(data, spec)
+      if not good then return name .. ": " .. why end
+    end
   end
-  return d, resp
+  return http.request(call.client, r)
 end
 
 local function finish(decl, call, d)
@@ -237,7 +271,8 @@ local function make_method(decl)
     else
       d, resp = M.perform(decl, call)
     end
-    if resp and resp.dry_run and decl.dry_run_nil then return nil end
+    if resp and resp.dry_run and decl.dry_run == "nil" then return nil end
+    if resp and resp.dry_run and decl.dry_run == "self" then return self end
     return finish(decl, call, d)
   end
 end
@@ -248,7 +283,8 @@ end
 -- ...). `common` holds fields every declaration of the area shares:
 -- prefix (the receiver's name in docs: "client" by default, "wf", ...),
 -- base ("workflow"), receiver (function(self, decl) -> the td client, for
--- methods of objects other than the client).
+-- methods of objects other than the client), fname = true (messages name
+-- "prefix:name" instead of the bare name).
 function M.define(target, area, decls, common)
   if type(common) ~= "table" then common = { prefix = common } end
   local prefix = common.prefix or "client"
@@ -257,6 +293,7 @@ function M.define(target, area, decls, common)
     decl.area = area
     decl.prefix = decl.prefix or prefix
     decl.key = decl.prefix .. ":" .. decl.name
+    if decl.fname == true then decl.fname = decl.key end
     if decl.opts then
       local known = {}
       for _, o in ipairs(decl.opts) do known[o[1]] = true end
@@ -268,6 +305,7 @@ function M.define(target, area, decls, common)
       target[decl.name] = make_method(decl)
       for _, alias in ipairs(decl.aliases or {}) do target[alias] = target[decl.name] end
     end
+    for _, alias in ipairs(decl.aliases or {}) do by_key[decl.prefix .. ":" .. alias] = decl end
   end
   return target
 end

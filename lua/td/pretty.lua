@@ -166,7 +166,9 @@ end
 -- array of names; rows: arrays (or maps by column name). opts: width (fit
 -- within this many columns, cutting cells with "…"; default
 -- pretty.options.width), color, max_cell, footer (false to leave out the
--- "(n rows)" line).
+-- "(n rows)" line), total (the size of what `rows` was taken from: when
+-- larger than #rows the footer says "(first 3 of 50 rows)"; true when that
+-- size is unknown: "(first 3 rows)").
 function M.table(columns, rows, opts)
   local o = options(opts)
   local n = #columns
@@ -218,7 +220,15 @@ function M.table(columns, rows, opts)
   local out = { fmt(heads, "header"), "|-" .. concat(sep, "-|-") .. "-|" }
   for _, line in ipairs(cells) do out[#out + 1] = fmt(line, nil, numeric) end
   if o.footer ~= false then
-    out[#out + 1] = paint("dim", ("(%d row%s)"):format(#rows, #rows == 1 and "" or "s"), o)
+    local total, footer = o.total, nil
+    if total == true then
+      footer = ("(first %d row%s)"):format(#rows, #rows == 1 and "" or "s")
+    elseif type(total) == "number" and total > #rows then
+      footer = ("(first %d of %d rows)"):format(#rows, total)
+    else
+      footer = ("(%d row%s)"):format(#rows, #rows == 1 and "" or "s")
+    end
+    out[#out + 1] = paint("dim", footer, o)
   end
   return concat(out, "\n")
 end

@@ -74,21 +74,25 @@ local function json_escape(s)
   return (s:gsub('[\\"/]', { ["\\"] = "\\\\", ['"'] = '\\"', ["/"] = "\\/" }))
 end
 
-local function add_form(text, mask)
-  if text == nil or #text < 6 or seen[text] then return end
+-- the shortest derived form masked (a bare part or an encoding shorter
+-- than this would mask ordinary words: the secret of "7/abcdef")
+local MIN_FORM = 8
+
+local function add_form(text, mask, min)
+  if text == nil or #text < (min or MIN_FORM) or seen[text] then return end
   seen[text] = true
   forms[#forms + 1] = { text = text, mask = mask }
 end
 
---- Remember a secret so that redact.text masks it in every encoding.
--- add(secret): strings shorter than 6 characters and non-strings are
--- ignored (they would mask ordinary words). Returns nothing.
 local generation = 0
 
 --- How many secrets have been registered so far (a new one changes it, so
 -- text kept from before can be masked again).
 function M.generation() return generation end
 
+--- Remember a secret so that redact.text masks it in every encoding.
+-- add(secret): strings shorter than 6 characters and non-strings are
+-- ignored (they would mask ordinary words). Returns nothing.
 function M.add(secret)
   if type(secret) ~= "string" or #secret < 6 or secrets[secret] then return end
   secrets[secret] = true
@@ -96,10 +100,10 @@ function M.add(secret)
   local shown = M.key(secret)
   local variants = { secret }
   local acct, bare = secret:match("^(%d+)/(.+)$")
-  if bare and #bare >= 6 then variants[#variants + 1] = bare end
+  if bare and #bare >= MIN_FORM then variants[#variants + 1] = bare end
   for _, v in ipairs { table.unpack(variants) } do
     local m = (v == secret) and shown or (v:sub(1, 2) .. "****")
-    add_form(v, m)
+    add_form(v, m, v == secret and 6 or nil)
     add_form(v:upper(), m)
     add_form(v:lower(), m)
     add_form(url_escape(v, false, false), m)
@@ -145,8 +149,33 @@ local function mask_key(acct, secret)
   return acct .. "/" .. secret:sub(1, 2) .. "****"
 end
 
+-- the shortest piece of a secret worth masking when a text was cut short
+local MIN_CUT = 8
+
+-- A secret cut short at the end of a text (an excerpt or a message
+-- truncated before it got here, with or without a trailing "..."): the
+-- piece of the secret that is left is masked too.
+local function mask_cut(s)
+  local core, tail = s, ""
+  if s:sub(-3) == "..." then core, tail = s:sub(1, -4), "..." end
+  for k = 1, #forms do
+    local f = forms[k]
+    local head = f.text:sub(1, MIN_CUT)
+    local i = find(core, head, math.max(1, #core - #f.text + 2), true)
+    while i do
+      local rest = core:sub(i)
+      if #rest < #f.text and f.text:sub(1, #rest) == rest then
+        return core:sub(1, i - 1) .. f.mask .. tail
+      end
+      i = find(core, head, i + 1, true)
+    end
+  end
+  return s
+end
+
 --- Mask every known secret (in each of its encodings), key-shaped token and
--- URL credential in s. text(s) -> the masked string; a non-string is
+-- URL credential in s, and the piece of a secret left at the end of a text
+-- that was cut short. text(s) -> the masked string; a non-string is
 -- returned as it is.
 function M.text(s)
   if type(s) ~= "string" then return s end
@@ -158,6 +187,7 @@ function M.text(s)
       i = find(s, f.text, i + #f.mask, true)
     end
   end
+  if #forms > 0 then s = mask_cut(s) end
   if #s >= 40 then
     for _, shape in ipairs(KEY_SHAPES) do s = gsub(s, shape, mask_key) end
   end

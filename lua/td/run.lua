@@ -21,6 +21,10 @@
 -- | 8      | declined     | td.confirm was answered no (or could not be asked)    |
 -- | 9      | locked       | another run holds the --lock file                     |
 -- | 130    | interrupted  | Ctrl-C or SIGTERM (outside a loop's clean stop)       |
+--
+-- A `some_failed` error (td.wait_all, td.map: several failures in one) exits
+-- with the status its failures share (3 when every one is a failed job or
+-- attempt), else 1.
 local M = {}
 
 local host = package.loaded["td.host"] or {}
@@ -42,6 +46,13 @@ local KIND_STATUS = {
 function M.status_of(err)
   local kind = type(err) == "table" and err.kind
   if err == "interrupted" then kind = "interrupted" end
+  if kind == "some_failed" and type(err.failures) == "table" and err.failures[1] then
+    local status, name = M.status_of(err.failures[1].err)
+    for _, f in ipairs(err.failures) do
+      if M.status_of(f.err) ~= status then return M.STATUS.error, "error" end
+    end
+    return status, name
+  end
   local name = KIND_STATUS[kind] or "error"
   return M.STATUS[name], name
 end

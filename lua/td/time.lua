@@ -40,6 +40,29 @@ function M.parse(v)
   return t
 end
 
+-- the instants a time argument may name: years 1 to 9999
+local MIN_T, MAX_T = M.utc(1, 1, 1), M.utc(9999, 12, 31, 23, 59, 59)
+
+--- The one check of a time argument (epoch seconds, or a string M.parse
+-- reads): epoch_arg(fname, argname, v) -> integer epoch seconds. Raises a
+-- `usage` error naming the function and the argument for anything else:
+-- NaN, infinities, instants outside years 1-9999, unreadable strings,
+-- other types.
+function M.epoch_arg(fname, argname, v)
+  local t = v
+  if type(v) == "string" then t = M.parse(v) end
+  if type(t) == "number" and t == t and t >= MIN_T and t <= MAX_T then
+    return math.floor(t)
+  end
+  local got = type(v) == "string" and ("%q"):format(v)
+    or (type(v) == "number" and tostring(v)) or (v == nil and "no value" or type(v))
+  require("td.errors").raise {
+    kind = "usage",
+    message = ("bad argument '%s' to '%s' (epoch seconds or a time such as \"2026-11-22 10:00:00 UTC\" expected, got %s)")
+      :format(argname, fname, got),
+  }
+end
+
 --- Format epoch seconds as TD does: "2026-11-22 10:00:00 UTC".
 function M.format(t)
   return os.date("!%Y-%m-%d %H:%M:%S UTC", math.floor(t))

@@ -120,7 +120,7 @@ REASONS = {
 }
 
 FAULT_ACTIONS = ("respond", "reset", "close", "truncate", "slow", "html",
-                 "badjson", "pass", "stall", "shape", "echo")
+                 "badjson", "pass", "stall", "shape", "echo", "echo_key")
 
 # "shape" faults: the JSON sent instead of (or made from) the real answer
 SHAPES = ("null", "number", "string", "array", "object", "missing", "wrongtype")
@@ -866,6 +866,8 @@ class Handler(BaseHTTPRequestHandler):
             resp = self._shape(real, fault)
         elif action == "echo":
             resp = self._echo(req, fault)
+        elif action == "echo_key":
+            resp = self._echo_key(req, fault)
         else:  # respond
             code = int(fault.get("status", 500))
             b = fault.get("body")
@@ -1002,6 +1004,21 @@ class Handler(BaseHTTPRequestHandler):
         return Response.json(obj, status=status)
 
     @staticmethod
+    def _echo_key(req, fault):
+        """An error that repeats the request's API key in every encoding:
+        in the message, the details, the body and X-Request-Id."""
+        auth = req.header("Authorization") or ""
+        key = auth[4:].strip() if auth.startswith("TD1 ") else auth
+        enc = key_encodings(key)
+        which = fault.get("encoding")
+        shown = [enc[which]] if which else list(enc.values())
+        body = ('{"error": "Unauthorized", "message": "the key %s is not valid", "details": {"keys": ["%s"]}}'
+                % (" ".join(shown), '", "'.join(shown)))
+        resp = Response(int(fault.get("status", 401)), body.encode("utf-8"), "application/json; charset=utf-8")
+        resp.headers.append(("X-Request-Id", "req-" + (enc[which] if which else enc["url_upper"])))
+        return resp
+
+    @staticmethod
     def _echo(req, fault):
         """The request itself: raw body, or a JSON description of it."""
         if fault.get("raw"):
@@ -1018,6 +1035,20 @@ class Handler(BaseHTTPRequestHandler):
                               "body": text, "body_size": len(req.body),
                               "form": req.form, "json": req.json},
                              status=int(fault.get("status", 200)))
+
+
+def key_encodings(key):
+    """The request's API key as a careless server might echo it."""
+    import base64
+    bare = key.split("/", 1)[1] if "/" in key else key
+    up = urllib.parse.quote(key, safe="")
+    return {
+        "verbatim": key, "bare": bare, "url_upper": up,
+        "url_lower": re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), up),
+        "json": key.replace("/", "\\/"),
+        "basic": base64.b64encode(("user:" + key).encode()).decode(),
+        "base64": base64.b64encode(key.encode()).decode(),
+    }
 
 
 def _drop_path(obj, parts):

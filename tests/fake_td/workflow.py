@@ -41,7 +41,7 @@ except ImportError:  # pragma: no cover
     _v3 = None
 
 BASE_EPOCH = calendar.timegm((2026, 11, 22, 10, 0, 0))
-MAX_ARCHIVE_SIZE = 2 * 1024 * 1024      # api.max_archive_total_size_limit (2 MiB)
+MAX_ARCHIVE_SIZE = 10 * 1000 * 1000     # TD: "project archive limit 10 MB" (digdag OSS: 2 MiB)
 MAX_PAGE_SIZE = 100
 AGENT_ID = "4242@ip-10-0-12-34"
 SIGN_KEY = b"fake-td-presign"

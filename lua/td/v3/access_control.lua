@@ -122,20 +122,20 @@ ops.define(M, "v3.access_control", {
     answer = "table", unwrap = policy, returns = "one policy", errors = "not_found",
     doc = "One policy.", example = "c:policy(7).name" },
 
-  { name = "create_policy", method = "POST", path = P .. "/policies", opts_required = true,
+  { name = "create_policy", describe = "create a policy", method = "POST", path = P .. "/policies", opts_required = true,
     opts = { { "name", "string", "the policy's name", required = true }, { "description", "string", "free text" } },
     request = json_body(function(call) return { policy = args.pick(call.opts, { "name", "description" }) } end),
     answer = "table", unwrap = policy, returns = "the new policy",
     doc = "Create a policy.", example = 'c:create_policy{ name = "analysts" }' },
 
-  { name = "update_policy", method = "PATCH", path = P .. "/policies/{policy_id}", idempotent = true,
+  { name = "update_policy", describe = "update policy {policy_id}", method = "PATCH", path = P .. "/policies/{policy_id}", idempotent = true,
     args = { POLICY_ID }, needs_opts = true,
     opts = { { "name", "string", "a new name" }, { "description", "string", "a new description" } },
     request = json_body(function(call) return { policy = args.pick(call.opts, { "name", "description" }) } end),
     answer = "table", unwrap = policy, returns = "the policy",
     doc = "Change a policy's name or description.", example = 'c:update_policy(7, { description = "read only" })' },
 
-  { name = "delete_policy", method = "DELETE", path = P .. "/policies/{policy_id}", args = { POLICY_ID },
+  { name = "delete_policy", describe = "delete policy {policy_id}", method = "DELETE", path = P .. "/policies/{policy_id}", args = { POLICY_ID },
     answer = "table", unwrap = policy, returns = "the deleted policy",
     doc = "Delete a policy.", example = "c:delete_policy(7)" },
 
@@ -143,17 +143,17 @@ ops.define(M, "v3.access_control", {
     answer = { "table" }, each = policy, returns = "array of policies",
     doc = "The policies attached to a user.", example = "c:user_policies(42)" },
 
-  { name = "set_user_policies", method = "PATCH", path = P .. "/users/{user_id}/policies", idempotent = true,
+  { name = "set_user_policies", describe = "set the policies of user {user_id}", method = "PATCH", path = P .. "/users/{user_id}/policies", idempotent = true,
     args = { USER_ID, { "policy_ids", "ids", "the policies the user has afterwards" } },
     request = json_body(function(call) return { policy_ids = call.args.policy_ids } end),
     answer = { "table" }, each = policy, returns = "the user's policies",
     doc = "Attach exactly these policies to a user.", example = "c:set_user_policies(42, { 7, 8 })" },
 
-  { name = "attach_policy", method = "POST", path = P .. "/users/{user_id}/policies/{policy_id}", idempotent = true,
+  { name = "attach_policy", describe = "attach policy {policy_id} to user {user_id}", method = "POST", path = P .. "/users/{user_id}/policies/{policy_id}", idempotent = true,
     args = { USER_ID, POLICY_ID }, answer = "table", unwrap = policy, returns = "the policy",
     doc = "Attach a policy to a user.", example = "c:attach_policy(42, 7)" },
 
-  { name = "detach_policy", method = "DELETE", path = P .. "/users/{user_id}/policies/{policy_id}",
+  { name = "detach_policy", describe = "detach policy {policy_id} from user {user_id}", method = "DELETE", path = P .. "/users/{user_id}/policies/{policy_id}",
     args = { USER_ID, POLICY_ID }, answer = "table", unwrap = policy, returns = "the policy",
     doc = "Detach a policy from a user.", example = "c:detach_policy(42, 7)" },
 
@@ -161,17 +161,17 @@ ops.define(M, "v3.access_control", {
     answer = { "table" }, each = ac_user, returns = "array of users ({user_id, account_id, email, name})",
     doc = "The users a policy is attached to.", example = "c:policy_users(7)" },
 
-  { name = "set_policy_users", method = "PATCH", path = P .. "/policies/{policy_id}/users", idempotent = true,
+  { name = "set_policy_users", describe = "set the users of policy {policy_id}", method = "PATCH", path = P .. "/policies/{policy_id}/users", idempotent = true,
     args = { POLICY_ID, { "user_ids", "ids", "the users who have the policy afterwards" } },
     request = json_body(function(call) return { user_ids = ints(call.args.user_ids) } end),
     answer = { "table" }, each = ac_user, returns = "array of access control users",
     doc = "Give a policy to exactly these users.", example = "c:set_policy_users(7, { 42 })" },
 
-  { name = "add_policy_user", method = "POST", path = P .. "/policies/{policy_id}/users/{user_id}", idempotent = true,
+  { name = "add_policy_user", describe = "attach policy {policy_id} to user {user_id}", method = "POST", path = P .. "/policies/{policy_id}/users/{user_id}", idempotent = true,
     args = { POLICY_ID, USER_ID }, answer = "table", unwrap = policy, returns = "the policy",
     doc = "Attach a policy to a user (attach_policy seen from the policy).", example = "c:add_policy_user(7, 42)" },
 
-  { name = "remove_policy_user", method = "DELETE", path = P .. "/policies/{policy_id}/users/{user_id}",
+  { name = "remove_policy_user", describe = "detach policy {policy_id} from user {user_id}", method = "DELETE", path = P .. "/policies/{policy_id}/users/{user_id}",
     args = { POLICY_ID, USER_ID }, answer = "table", unwrap = policy, returns = "the policy",
     doc = "Detach a policy from a user.", example = "c:remove_policy_user(7, 42)" },
 
@@ -180,7 +180,7 @@ ops.define(M, "v3.access_control", {
     answer = "table", returns = '{ WorkflowProject = {{operation = "view", ...}}, Databases = {...}, ... }',
     doc = "A policy's permissions, by resource type.", example = "c:policy_permissions(7).Databases" },
 
-  { name = "update_policy_permissions", method = "PATCH", path = P .. "/policies/{policy_id}/permissions",
+  { name = "update_policy_permissions", describe = "update the permissions of policy {policy_id}", method = "PATCH", path = P .. "/policies/{policy_id}/permissions",
     idempotent = true, args = { POLICY_ID, { "permissions", "any", "{ResourceType = {{operation =, ...}}}" } },
     before = function(call) check_permissions(call.decl.name, call.args.permissions) end,
     request = json_body(function(call) return call.args.permissions end),
@@ -192,7 +192,7 @@ ops.define(M, "v3.access_control", {
     answer = { "table" }, each = plain_object, returns = 'array of {tags = {...}, except =, masking = "hash"|nil}',
     doc = "A policy's column permissions.", example = "c:policy_column_permissions(7)" },
 
-  { name = "update_policy_column_permissions", method = "PATCH", idempotent = true,
+  { name = "update_policy_column_permissions", describe = "replace the column permissions of policy {policy_id}", method = "PATCH", idempotent = true,
     path = P .. "/policies/{policy_id}/column_permissions",
     args = { POLICY_ID, { "column_permissions", "any", "array of {tags =, except =, masking =}" } },
     before = check_column_permissions,
@@ -210,7 +210,7 @@ ops.define(M, "v3.access_control", {
     answer = "table", unwrap = ac_user, returns = "one user's permissions and policies",
     doc = "One user's permissions and policies.", example = "c:access_control_user(42)" },
 
-  { name = "update_user_permissions", method = "PATCH", path = P .. "/users/{user_id}/permissions", idempotent = true,
+  { name = "update_user_permissions", describe = "update the permissions of user {user_id}", method = "PATCH", path = P .. "/users/{user_id}/permissions", idempotent = true,
     args = { USER_ID, { "permissions", "any", "{ResourceType = {{operation =, ...}}}" } },
     before = function(call) check_permissions(call.decl.name, call.args.permissions) end,
     request = json_body(function(call) return call.args.permissions end),
@@ -226,13 +226,13 @@ ops.define(M, "v3.access_control", {
     errors = "not_found for an unknown key",
     doc = "One profile option's resolved value for a user.", example = 'c:user_profile_option(42, "timezone")' },
 
-  { name = "set_user_profile_option", method = "PUT", path = P .. "/users/{user_id}/profile_options/{key}",
+  { name = "set_user_profile_option", describe = "set profile option {key} of user {user_id}", method = "PUT", path = P .. "/users/{user_id}/profile_options/{key}",
     idempotent = true, args = { USER_ID, KEY, { "value", "name", "the new value" } },
     request = json_body(function(call) return { value = call.args.value } end),
     answer = "table", unwrap = profile_value, returns = "the value now in effect",
     doc = "Set a user's profile option (admins only).", example = 'c:set_user_profile_option(42, "timezone", "UTC")' },
 
-  { name = "delete_user_profile_option", method = "DELETE", path = P .. "/users/{user_id}/profile_options/{key}",
+  { name = "delete_user_profile_option", describe = "reset profile option {key} of user {user_id}", method = "DELETE", path = P .. "/users/{user_id}/profile_options/{key}",
     args = { USER_ID, KEY }, unwrap = function() return true end, returns = "true",
     doc = "Reset a user's profile option to the account default (admins only).",
     example = 'c:delete_user_profile_option(42, "timezone")' },
@@ -247,13 +247,13 @@ ops.define(M, "v3.access_control", {
     answer = "table", unwrap = group, returns = "one policy group",
     doc = "One policy group.", example = 'c:policy_group("finance")' },
 
-  { name = "create_policy_group", method = "POST", path = P .. "/policy_groups", opts_required = true,
+  { name = "create_policy_group", describe = "create a policy group", method = "POST", path = P .. "/policy_groups", opts_required = true,
     opts = { { "name", "string", "the group's name", required = true } },
     request = json_body(function(call) return { name = call.opts.name } end),
     answer = "table", unwrap = group, returns = "the new policy group",
     doc = "Create a policy group.", example = 'c:create_policy_group{ name = "finance" }' },
 
-  { name = "update_policy_group", method = "PATCH", path = P .. "/policy_groups/{group}", idempotent = true,
+  { name = "update_policy_group", describe = "update policy group {group}", method = "PATCH", path = P .. "/policy_groups/{group}", idempotent = true,
     args = { GROUP }, needs_opts = true,
     opts = { { "name", "string", "a new name" }, { "description", "string", "a new description" } },
     -- TD wants the name in every update: when only the description changes,
@@ -265,7 +265,7 @@ ops.define(M, "v3.access_control", {
     answer = "table", unwrap = group, returns = "the group",
     doc = "Change a policy group's name or description.", example = 'c:update_policy_group("finance", { description = "FP&A" })' },
 
-  { name = "delete_policy_group", method = "DELETE", path = P .. "/policy_groups/{group}", args = { GROUP },
+  { name = "delete_policy_group", describe = "delete policy group {group}", method = "DELETE", path = P .. "/policy_groups/{group}", args = { GROUP },
     unwrap = function() return true end, returns = "true",
     doc = "Delete a policy group.", example = 'c:delete_policy_group("finance")' },
 
@@ -274,7 +274,7 @@ ops.define(M, "v3.access_control", {
     returns = "array of policy ids (strings)",
     doc = "The policies of a policy group.", example = 'c:policy_group_policies("finance")' },
 
-  { name = "set_policy_group_policies", method = "PATCH", path = P .. "/policy_groups/{group}/policies",
+  { name = "set_policy_group_policies", describe = "set the policies of policy group {group}", method = "PATCH", path = P .. "/policy_groups/{group}/policies",
     idempotent = true, args = { GROUP, { "policy_ids", "ids", "the group's policies afterwards" } },
     request = json_body(function(call) return { policy_ids = ints(call.args.policy_ids) } end),
     answer = { policy_ids = { "id" } }, unwrap = function(d) return strings(d.policy_ids) end,
@@ -287,7 +287,7 @@ ops.define(M, "v3.access_control", {
     returns = "array of user ids",
     doc = "The delegated admins who manage the policy groups with a tag.", example = 'c:policy_group_tag_delegated_admins("fin")' },
 
-  { name = "set_policy_group_tag_delegated_admins", method = "PATCH", idempotent = true,
+  { name = "set_policy_group_tag_delegated_admins", describe = "set the delegated admins of policy group tag {tag}", method = "PATCH", idempotent = true,
     path = "/v3/policy_group_tags/{tag}/delegated_admins",
     args = { TAG, { "user_ids", "ids", "the delegated admins afterwards" } },
     request = json_body(function(call) return { user_ids = call.args.user_ids } end),
@@ -300,7 +300,7 @@ ops.define(M, "v3.access_control", {
     returns = "array of user ids",
     doc = "The users tagged with a policy group tag.", example = 'c:policy_group_tag_users("fin")' },
 
-  { name = "set_policy_group_tag_users", method = "PATCH", idempotent = true,
+  { name = "set_policy_group_tag_users", describe = "set the users of policy group tag {tag}", method = "PATCH", idempotent = true,
     path = "/v3/policy_group_tags/{tag}/users",
     args = { TAG, { "user_ids", "ids", "the tagged users afterwards" } },
     request = json_body(function(call) return { user_ids = call.args.user_ids } end),

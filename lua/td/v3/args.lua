@@ -1,7 +1,10 @@
---- td.v3.args: argument checks shared by the v3 API methods.
+--- td.v3.args: argument checks for the hand-written v3 methods.
 -- Every check raises a `usage` error at the caller's call that names the
--- function and the argument, before any request is sent.
+-- function and the argument, before any request is sent. The types and
+-- their messages are those of the declarations (td/ops.lua check_value):
+-- one vocabulary for declared and hand-written methods.
 local errors = require "td.errors"
+local check_value = require("td.ops").check_value
 
 local M = {}
 
@@ -15,17 +18,12 @@ end
 
 --- A required non-empty string (names of databases, tables, schedules, ...).
 function M.name(fname, argname, v)
-  if type(v) ~= "string" then bad(fname, argname, "string", v) end
-  if v == "" then usage(("bad argument '%s' to '%s' (empty string)"):format(argname, fname)) end
-  return v
+  return check_value(fname, argname, "name", v)
 end
 
 --- A required id: a non-empty string or an integer; returned as a string.
 function M.id(fname, argname, v)
-  if math.type(v) == "integer" then return tostring(v) end
-  if type(v) == "string" and v ~= "" then return v end
-  if type(v) == "string" then usage(("bad argument '%s' to '%s' (empty string)"):format(argname, fname)) end
-  bad(fname, argname, "string or integer", v)
+  return check_value(fname, argname, "id", v)
 end
 
 --- opts(fname, v, known, argname): errors.opts (nil -> {}, unknown keys refused).
@@ -35,16 +33,7 @@ M.opts = errors.opts
 -- Types: "string", "integer", "number", "boolean", "table", "id" (string or integer).
 function M.fields(fname, opts, spec)
   for k, want in pairs(spec) do
-    local v = opts[k]
-    if v ~= nil then
-      local okay
-      if want == "integer" then okay = math.type(v) == "integer"
-      elseif want == "id" then okay = math.type(v) == "integer" or (type(v) == "string" and v ~= "")
-      else okay = type(v) == want end
-      if not okay then
-        bad(fname, "opts." .. k, want == "id" and "string or integer" or want, v)
-      end
-    end
+    if opts[k] ~= nil then check_value(fname, "opts." .. k, want, opts[k]) end
   end
 end
 

@@ -46,6 +46,12 @@ function M:create_bulk_import(name, db, tbl)
   name_arg("create_bulk_import", "table", tbl)
   return (http.request(self, {
     method = "POST", path = http.path("/v3/bulk_import/create/%s/%s/%s", name, db, tbl), form = {},
+    identity = { bulk_import = name },
+    resolve = function() -- the session's name is its identity
+      local ok, b = pcall(M.bulk_import, self, name)
+      if ok and b.database == db and b.table == tbl then return { name = name, bulk_import = name } end
+      return nil
+    end,
   }))
 end
 
@@ -145,13 +151,23 @@ function M:perform_bulk_import(name, opts)
   name_arg("perform_bulk_import", "name", name)
   opts = args.opts("perform_bulk_import", opts, { pool_name = true, priority = true })
   args.fields("perform_bulk_import", opts, { pool_name = "string", priority = "integer" })
+  -- the perform job the session had before: a lost reply is resolved by
+  -- the session showing another one (ours) instead of performing twice
+  local seen = self.dry_run and nil or select(2, pcall(M.bulk_import, self, name))
+  local before = type(seen) == "table" and seen.job_id or nil
   local d, resp = http.request(self, {
     method = "POST", path = http.path("/v3/bulk_import/perform/%s", name),
     form = args.pick(opts, { "pool_name", "priority" }),
+    identity = { bulk_import = name },
+    expect = function(x) return x.job_id == nil and "no job_id in the answer" or nil end,
+    resolve = function()
+      local b = M.bulk_import(self, name)
+      if b.job_id ~= nil and b.job_id ~= before then return { job_id = b.job_id } end
+      return nil
+    end,
+    describe = ("perform bulk import %s (its uploaded parts become a job)"):format(name),
   })
-  if resp.dry_run then
-    return jobmod.wrap(self, { job_id = "(dry-run)", status = "dry-run", type = "bulk_import_perform" })
-  end
+  if resp.dry_run then return require("td.dryrun").job(self, { type = "bulk_import_perform" }) end
   return jobmod.wrap(self, { job_id = tostring(d.job_id), status = "queued", type = "bulk_import_perform" })
 end
 
@@ -193,6 +209,13 @@ function M:commit_bulk_import(name, opts)
   args.fields("commit_bulk_import", opts, { wait = "boolean", timeout = "number", interval = "number", max_interval = "number" })
   local d, resp = http.request(self, {
     method = "POST", path = http.path("/v3/bulk_import/commit/%s", name), form = {},
+    identity = { bulk_import = name },
+    resolve = function() -- committed (or committing) is what the commit did
+      local b = M.bulk_import(self, name)
+      if b.status == "committing" or b.status == "committed" then return { name = name, bulk_import = name } end
+      return nil
+    end,
+    describe = ("commit bulk import %s into its table"):format(name),
   })
   if not opts.wait or resp.dry_run then return d end
   return wait_committed(self, name, opts)

@@ -13,11 +13,7 @@ local M = {}
 -- (POST /v3/connector_configs/validate_with_connection). An invalid
 -- configuration raises bad_request with TD's message.
 function M:validate_connector_config(opts)
-  opts = args.opts("validate_connector_config", opts, { type = true, settings = true, connection_id = true, connection = true })
-  if opts.type == nil then
-    args.usage("validate_connector_config: opts.type (the connector type, e.g. \"s3\") is required")
-  end
-  args.fields("validate_connector_config", opts, { type = "string", settings = "table", connection_id = "id", connection = "string" })
+  opts = ops.check_opts(ops.lookup("client:validate_connector_config"), opts) -- the declaration below
   local id = opts.connection_id
   if opts.connection then
     if id then args.usage("validate_connector_config: give connection or connection_id, not both") end
@@ -41,7 +37,7 @@ ops.define(M, "v3.connections", {
     doc = "Look up a connection (saved result) by name.", example = 'c:connection_id("my_s3")' },
 
   { name = "validate_connector_config", hand = true, method = "POST", path = "/v3/connector_configs/validate_with_connection",
-    opts = { { "type", "string", 'the connector type, e.g. "s3"', required = true },
+    opts = { { "type", "string", 'the connector type, e.g. "s3"', required = 'the connector type, e.g. "s3"' },
              { "settings", "table", "the connector's settings" },
              { "connection_id", "id", "the connection to validate against" },
              { "connection", "string", "the same by name" } },

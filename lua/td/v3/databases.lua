@@ -20,7 +20,7 @@ ops.define(M, "v3.databases", {
     returns = "one database", errors = "not_found",
     doc = "One database.", example = 'c:database("web").count' },
 
-  { name = "create_database", method = "POST", path = "/v3/database/create/{name}",
+  { name = "create_database", describe = "create database {name}", method = "POST", path = "/v3/database/create/{name}",
     args = { { "name", "name", "the new database's name" } },
     opts = { { "description", "string", "free text shown in the console" },
              { "if_not_exists", "boolean", "an existing database is success, not conflict", to = false } },
@@ -32,7 +32,7 @@ ops.define(M, "v3.databases", {
     returns = "name", errors = "conflict when it exists (unless if_not_exists)",
     doc = "Create a database.", example = 'c:create_database("staging", { if_not_exists = true })' },
 
-  { name = "delete_database", method = "POST", path = "/v3/database/delete/{name}",
+  { name = "delete_database", describe = "delete database {name} and its tables", method = "POST", path = "/v3/database/delete/{name}",
     args = { { "name", "name", "the database's name" } }, result = "name",
     returns = "name",
     doc = "Delete a database; its tables go with it (they can be recovered: deleted_tables).",

@@ -57,12 +57,16 @@ local function check_rows(fname, rows)
   end
 end
 
-local function put_chunk(client, db, tbl, uid, body)
+local function put_chunk(client, db, tbl, uid, body, records)
   local path = uid and http.path("/v3/table/import_with_id/%s/%s/%s/msgpack.gz", db, tbl, uid)
     or http.path("/v3/table/import/%s/%s/msgpack.gz", db, tbl)
   return http.request(client, {
     method = "PUT", path = path, body = body, content_type = "application/octet-stream",
     idempotent = uid ~= nil, -- TD stores a unique id once: a retried PUT cannot duplicate rows
+    describe = function()
+      return ("import %s into %s.%s (%d bytes of msgpack.gz%s)"):format(
+        records and (records .. " records") or "pre-encoded records", db, tbl, #body, uid and (", unique id " .. uid) or "")
+    end,
   })
 end
 
@@ -82,7 +86,7 @@ local function run(client, fname, db, tbl, rows, base, chunk_size)
     if not body then return end
     local n = sum.chunks + 1
     local uid = base and (base .. "-" .. n)
-    local ok, err = pcall(put_chunk, client, db, tbl, uid, body)
+    local ok, err = pcall(put_chunk, client, db, tbl, uid, body, select(2, p:count()) - sum.records)
     if not ok then
       if errors.is(err) then -- say how far the import got
         err.imported_records, err.imported_chunks = sum.records, sum.chunks

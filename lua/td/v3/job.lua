@@ -246,20 +246,25 @@ function Job:fetch(n, opts)
 end
 
 --- job:result_table(n, {timeout =, progress =}) - { columns = {...}, rows
--- = {...} } with at most n rows (all when n is nil), ready for td.pretty.
+-- = {...}, total = } with at most n rows (all when n is nil), ready for
+-- td.pretty; when the result has more rows, `total` is its size
+-- (num_records) and it prints "(first 3 of 50 rows)".
 function Job:result_table(n, opts)
   check(self, "result_table")
   if n ~= nil then errors.check("job:result_table", "n", n, "integer") end
   local o = fetch_opts("job:result_table", self, opts)
   ensure_success(self, o)
   local cols = self:columns()
-  local rows = {}
+  local rows, cut = {}, false
   for row in self:rows { parallel = n == nil and "auto" or false } do
+    if n and #rows >= n then cut = true break end
     rows[#rows + 1] = row
-    if n and #rows >= n then break end
   end
-  return setmetatable({ columns = cols, rows = rows }, { __name = "td.result_table",
-    __tostring = function(t) return require("td.pretty").table(t.columns, t.rows) end })
+  -- total: the result's size when only the first n rows were taken
+  local total = nil
+  if cut then total = math.type(self.num_records) == "integer" and self.num_records or true end
+  return setmetatable({ columns = cols, rows = rows, total = total }, { __name = "td.result_table",
+    __tostring = function(t) return require("td.pretty").table(t.columns, t.rows, { total = t.total }) end })
 end
 
 --- job:download(target, {format =, header = false, objects = false,

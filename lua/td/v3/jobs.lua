@@ -72,12 +72,7 @@ local EXPORT_FORMATS = { ["json.gz"] = true, ["line-json.gz"] = true, ["tsv.gz"]
 
 local function export_time(name, v)
   if v == nil then return nil end
-  local t = v
-  if type(v) == "string" then t = require("td.time").parse(v) end
-  if type(t) ~= "number" then
-    errors.raise { kind = "usage", message = ("export: opts.%s must be epoch seconds or a time string (got %q)"):format(name, tostring(v)) }
-  end
-  return math.floor(t)
+  return require("td.time").epoch_arg("export", "opts." .. name, v)
 end
 
 --- client:export(db, table, {bucket =, access_key_id =, secret_access_key =,

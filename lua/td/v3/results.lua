@@ -44,13 +44,13 @@ ops.define(M, "v3.results", {
   { name = "result", hand = true, args = { NAME }, returns = "one saved result", errors = "not_found",
     doc = "One saved result (looked up in the list).", example = 'c:result("my_pg").url' },
 
-  { name = "create_result", method = "POST", path = "/v3/result/create/{name}",
+  { name = "create_result", describe = "create saved result {name}", method = "POST", path = "/v3/result/create/{name}",
     args = { NAME, { "url", "name", 'a result URL such as "td://@/db/table?mode=append"', to = "form" } },
     before = function(call) hide_password(call.args.url) end, result = "name",
     returns = "name", doc = "Save a result output under a name; a password in the URL is masked.",
     example = 'c:create_result("my_pg", "postgresql://user:pw@host/db/table")' },
 
-  { name = "delete_result", method = "POST", path = "/v3/result/delete/{name}", args = { NAME }, result = "name",
+  { name = "delete_result", describe = "delete saved result {name}", method = "POST", path = "/v3/result/delete/{name}", args = { NAME }, result = "name",
     returns = "name", doc = "Delete a saved result output.", example = 'c:delete_result("my_pg")' },
 })
 

@@ -75,7 +75,7 @@ ops.define(M, "v3.schedules", {
     returns = "one schedule", errors = "not_found",
     doc = "One schedule (looked up in the list).", example = 'c:schedule("daily_kpi").cron' },
 
-  { name = "create_schedule", method = "POST", path = "/v3/schedule/create/{name}",
+  { name = "create_schedule", describe = "create schedule {name}", method = "POST", path = "/v3/schedule/create/{name}",
     args = { { "name", "name", "the new schedule's name" } }, opts_required = true, opts = schedule_opts(),
     before = function(call)
       schedule_form(call)
@@ -89,13 +89,13 @@ ops.define(M, "v3.schedules", {
     doc = "Create a scheduled query; db, engine and result_url are aliases of database, type and result.",
     example = 'c:create_schedule("daily_kpi", { cron = "0 1 * * *", query = "SELECT 1", db = "web" })' },
 
-  { name = "update_schedule", method = "POST", path = "/v3/schedule/update/{name}",
+  { name = "update_schedule", describe = "update schedule {name}", method = "POST", path = "/v3/schedule/update/{name}",
     args = { { "name", "name", "the schedule's name" } }, needs_opts = true,
     opts = schedule_opts { { "name", "string", "a new name for the schedule" } },
     before = schedule_form, answer = "table", unwrap = schedule_shape, returns = "the schedule",
     doc = "Change a scheduled query.", example = 'c:update_schedule("daily_kpi", { cron = "0 2 * * *" })' },
 
-  { name = "delete_schedule", method = "POST", path = "/v3/schedule/delete/{name}",
+  { name = "delete_schedule", describe = "delete schedule {name}", method = "POST", path = "/v3/schedule/delete/{name}",
     args = { { "name", "name", "the schedule's name" } },
     answer = "table", unwrap = schedule_shape, returns = "the deleted schedule",
     doc = "Delete a scheduled query.", example = 'c:delete_schedule("daily_kpi")' },
@@ -163,14 +163,7 @@ end
 --   local jobs = c:run_schedule("daily_kpi", "2026-11-21", { num = 2 })
 function M:run_schedule(name, time, opts)
   name_arg("run_schedule", "name", name)
-  local t = time
-  if type(time) == "string" then
-    t = tdtime.parse(time)
-    if not t then usage(("run_schedule: cannot read the time %q (epoch seconds or \"2026-11-22 10:00:00 UTC\")"):format(time)) end
-  elseif type(time) ~= "number" then
-    usage(("bad argument 'time' to 'run_schedule' (number or string expected, got %s)"):format(time == nil and "no value" or type(time)))
-  end
-  t = math.floor(t)
+  local t = tdtime.epoch_arg("run_schedule", "time", time)
   opts = args.opts("run_schedule", opts, { num = true, domain_key = true })
   args.fields("run_schedule", opts, { num = "integer", domain_key = "string" })
   local num = opts.num or 1
@@ -219,8 +212,7 @@ end
 -- scheduled_at). `to` is exclusive, as in TD's schedule/history.
 function M:schedule_history(name, opts)
   name_arg("schedule_history", "name", name)
-  opts = args.opts("schedule_history", opts, { from = true, to = true, limit = true, page = true })
-  args.fields("schedule_history", opts, { from = "integer", to = "integer", limit = "integer", page = "integer" })
+  opts = ops.check_opts(ops.lookup("client:schedule_history"), opts) -- the declaration above
   local from = opts.from or 0
   local limit = opts.limit
   if opts.to then limit = math.max(0, math.min(limit or math.huge, opts.to - from)) end

@@ -58,12 +58,6 @@ local function ref(d)
   return shape.object(d, {})
 end
 
-local CREATE_OPTS = {
-  type = true, schema = true, expire_days = true, include_v = true, description = true,
-  idempotent_key = true, source_table = true, including_properties = true, detect_schema = true,
-  if_not_exists = true,
-}
-
 --- client:create_table(db, name, {type =, schema =, expire_days =, include_v =,
 -- description =, detect_schema =, idempotent_key =, source_table =,
 -- including_properties =, if_not_exists =}) -> {database, table, type}.
@@ -74,12 +68,7 @@ local CREATE_OPTS = {
 function M:create_table(db, name, opts)
   name_arg("create_table", "db", db)
   name_arg("create_table", "name", name)
-  opts = args.opts("create_table", opts, CREATE_OPTS)
-  args.fields("create_table", opts, {
-    type = "string", expire_days = "integer", include_v = "boolean", description = "string",
-    idempotent_key = "string", source_table = "string", including_properties = "boolean",
-    detect_schema = "boolean", if_not_exists = "boolean",
-  })
+  opts = ops.check_opts(ops.lookup("client:create_table"), opts) -- the declaration below
   local path = opts.type and http.path("/v3/table/create/%s/%s/%s", db, name, opts.type)
     or http.path("/v3/table/create/%s/%s", db, name)
   local ok, d = pcall(http.request, self, {
@@ -107,8 +96,7 @@ end
 function M:tail(db, name, opts)
   name_arg("tail", "db", db)
   name_arg("tail", "name", name)
-  opts = args.opts("tail", opts, { count = true })
-  args.fields("tail", opts, { count = "integer" })
+  opts = ops.check_opts(ops.lookup("client:tail"), opts)
   if opts.count and opts.count < 0 then usage("tail: count must not be negative") end
   local body = http.request(self, {
     path = http.path("/v3/table/tail/%s/%s", db, name),
@@ -147,8 +135,7 @@ function M:transfer_table(db, name, opts)
   if type(opts) ~= "table" then
     usage(("bad argument 'opts' to 'transfer_table' (table expected, got %s)"):format(opts == nil and "no value" or type(opts)))
   end
-  opts = args.opts("transfer_table", opts, { dest_apikey = true, dest_database = true, dest_table = true, idempotent_key = true })
-  args.fields("transfer_table", opts, { dest_table = "string", idempotent_key = "string" })
+  opts = ops.check_opts(ops.lookup("client:transfer_table"), opts)
   if type(opts.dest_apikey) ~= "string" or opts.dest_apikey == "" then
     usage("transfer_table: opts.dest_apikey (the destination account's API key) is required")
   end
@@ -171,8 +158,7 @@ end
 -- database_name, deleted_at, created_at}), following TD's cursor_id pages.
 --   for t in c:deleted_tables{ database = "web" } do print(t.id, t.name) end
 function M:deleted_tables(opts)
-  opts = args.opts("deleted_tables", opts, { database = true, database_id = true, page_size = true, limit = true })
-  args.fields("deleted_tables", opts, { database = "string", database_id = "id", page_size = "integer", limit = "integer" })
+  opts = ops.check_opts(ops.lookup("client:deleted_tables"), opts)
   local size = opts.page_size or 100
   if size < 1 or size > 100 then usage("deleted_tables: page_size must be between 1 and 100") end
   local dbid = opts.database_id
@@ -225,22 +211,22 @@ ops.define(M, "v3.tables", {
     returns = "{database, table, type}", errors = "conflict when it exists (unless if_not_exists)",
     doc = "Create a table.", example = 'c:create_table("web", "access", { schema = {{"path", "string"}} })' },
 
-  { name = "delete_table", method = "POST", path = "/v3/table/delete/{db}/{name}", args = { DB, NAME },
+  { name = "delete_table", describe = "delete table {db}.{name}", method = "POST", path = "/v3/table/delete/{db}/{name}", args = { DB, NAME },
     answer = "table", unwrap = ref, returns = "{database, table, type}",
     doc = "Delete a table (recoverable: see deleted_tables).", example = 'c:delete_table("web", "old")' },
 
-  { name = "swap_table", aliases = { "swap_tables" }, method = "POST", path = "/v3/table/swap/{db}/{a}/{b}",
+  { name = "swap_table", describe = "swap tables {db}.{a} and {db}.{b}", aliases = { "swap_tables" }, method = "POST", path = "/v3/table/swap/{db}/{a}/{b}",
     args = { DB, { "a", "name", "one table" }, { "b", "name", "the other table" } },
     answer = "table", unwrap = ref, returns = "{database, table1, table2}",
     doc = "The two tables exchange names (and so contents) in one step.", example = 'c:swap_table("web", "kpi", "kpi_new")' },
 
-  { name = "rename_table", method = "POST", path = "/v3/table/rename/{db}/{from}/{to}",
+  { name = "rename_table", describe = "rename table {db}.{from} to {to}", method = "POST", path = "/v3/table/rename/{db}/{from}/{to}",
     args = { DB, { "from", "name", "the table's name" }, { "to", "name", "its new name" } },
     opts = { { "overwrite", "boolean", "replace an existing table called `to`" } },
     answer = "table", unwrap = ref, returns = "{database, table, type}",
     doc = "Rename a table.", example = 'c:rename_table("web", "kpi_new", "kpi", { overwrite = true })' },
 
-  { name = "update_table", method = "POST", path = "/v3/table/update/{db}/{name}", args = { DB, NAME },
+  { name = "update_table", describe = "update table {db}.{name}", method = "POST", path = "/v3/table/update/{db}/{name}", args = { DB, NAME },
     needs_opts = true,
     opts = { { "expire_days", "integer", "days after which records expire (0: never)" },
              { "include_v", "boolean", "include the v column" },
@@ -256,13 +242,13 @@ ops.define(M, "v3.tables", {
     answer = "table", unwrap = ref, returns = "{database, table, type}",
     doc = "Change a table's settings.", example = 'c:update_table("web", "access", { expire_days = 90 })' },
 
-  { name = "update_schema", method = "POST", path = "/v3/table/update-schema/{db}/{name}",
+  { name = "update_schema", describe = "replace the schema of table {db}.{name}", method = "POST", path = "/v3/table/update-schema/{db}/{name}",
     args = { DB, NAME, { "schema", "any", SCHEMA[3], to = "form" } },
     opts = { { "ignore_duplicate_schema", "boolean", "accept columns that are there already" } },
     before = schema_arg, answer = "table", unwrap = ref, returns = "{database, table, type}",
     doc = "Replace a table's schema.", example = 'c:update_schema("web", "access", {{"path", "string"}})' },
 
-  { name = "append_schema", method = "POST", path = "/v3/table/append-schema/{db}/{name}",
+  { name = "append_schema", describe = "add columns to table {db}.{name}", method = "POST", path = "/v3/table/append-schema/{db}/{name}",
     args = { DB, NAME, { "schema", "any", SCHEMA[3], to = "form" } },
     before = schema_arg, answer = "table", unwrap = ref, returns = "{database, table, type}",
     doc = "Add columns to a table's schema; columns it has already are kept as they are.",
@@ -278,7 +264,7 @@ ops.define(M, "v3.tables", {
     errors = "not_found when the table has none",
     doc = "How a table's records are distributed (user-defined partitioning).", example = 'c:table_distribution("web", "access")' },
 
-  { name = "change_database", method = "POST", path = "/v3/table/change_database/{db}/{name}",
+  { name = "change_database", describe = "move table {db}.{name} to database {dest_db}", method = "POST", path = "/v3/table/change_database/{db}/{name}",
     args = { DB, NAME, { "dest_db", "name", "the database it moves to", to = "form", as = "dest_database_name" } },
     answer = "table", unwrap = ref, returns = "{database, table, type}",
     doc = "Move a table into another database of the account.", example = 'c:change_database("staging", "kpi", "web")' },
@@ -300,7 +286,7 @@ ops.define(M, "v3.tables", {
     doc = "Deleted, recoverable tables, following TD's cursor pages.",
     example = 'for t in c:deleted_tables{ database = "web" } do print(t.id, t.name) end' },
 
-  { name = "recover_table", method = "POST", path = "/v3/table/recover/{table_id}",
+  { name = "recover_table", describe = "recover deleted table {table_id}", method = "POST", path = "/v3/table/recover/{table_id}",
     args = { { "table_id", "id", "the deleted table's id (deleted_tables)" } },
     opts = { { "table_name", "string", "a new name, when the old one is taken" },
              { "database_name", "string", "a new database name, when the old one is taken" } },

@@ -62,14 +62,14 @@ ops.define(M, "v3.users", {
     doc = "Log in with a password; returns a new client using the user's API key.",
     example = 'local uc, name = c:authenticate("me@example.com", pw)' },
 
-  { name = "add_user", method = "POST", path = "/v3/user/add/{name}", args = { NAME },
+  { name = "add_user", describe = "add user {name}", method = "POST", path = "/v3/user/add/{name}", args = { NAME },
     opts = { { "email", "string", "the user's e-mail address", required = true },
              { "password", "string", "an initial password (masked)" },
              { "organization", "string", "the organization" } },
     before = function(call) hide(call.opts.password) end, result = "name",
     returns = "name", doc = "Add a user to the account.", example = 'c:add_user("ann", { email = "ann@example.com" })' },
 
-  { name = "remove_user", method = "POST", path = "/v3/user/remove/{name}", args = { NAME }, result = "name",
+  { name = "remove_user", describe = "remove user {name}", method = "POST", path = "/v3/user/remove/{name}", args = { NAME }, result = "name",
     returns = "name", doc = "Remove a user from the account.", example = 'c:remove_user("ann")' },
 
   { name = "api_keys", path = "/v3/user/apikey/list/{name}", args = { NAME },
@@ -85,21 +85,21 @@ ops.define(M, "v3.users", {
     returns = "array of API keys (strings; masked wherever tdlua prints text)",
     doc = "A user's API keys.", example = 'c:api_keys("ann")' },
 
-  { name = "add_api_key", method = "POST", path = "/v3/user/apikey/add/{name}", args = { NAME },
+  { name = "add_api_key", describe = "add an API key for user {name}", method = "POST", path = "/v3/user/apikey/add/{name}", args = { NAME },
     answer = { apikey = "string" }, unwrap = function(d) return hide(d.apikey) end,
     returns = "the new API key (a string)", doc = "Give a user a new API key.", example = 'c:add_api_key("ann")' },
 
-  { name = "remove_api_key", method = "POST", path = "/v3/user/apikey/remove/{name}",
+  { name = "remove_api_key", describe = "remove an API key of user {name}", method = "POST", path = "/v3/user/apikey/remove/{name}",
     args = { NAME, { "key", "name", "the key to revoke", to = "form", as = "apikey" } },
     before = function(call) hide(call.args.key) end, result = "name",
     returns = "name", doc = "Revoke one of a user's API keys.", example = 'c:remove_api_key("ann", key)' },
 
-  { name = "add_delegated_admin", method = "POST", path = "/v3/user/delegated_admin/add/{email}",
+  { name = "add_delegated_admin", describe = "make {email} a delegated admin", method = "POST", path = "/v3/user/delegated_admin/add/{email}",
     args = { { "email", "name", "the user's e-mail address" } }, answer = "table",
     returns = "{user_email, delegated_admin = true}", doc = "Make a user a delegated admin.",
     example = 'c:add_delegated_admin("ann@example.com")' },
 
-  { name = "remove_delegated_admin", method = "POST", path = "/v3/user/delegated_admin/remove/{email}",
+  { name = "remove_delegated_admin", describe = "make {email} no longer a delegated admin", method = "POST", path = "/v3/user/delegated_admin/remove/{email}",
     args = { { "email", "name", "the user's e-mail address" } }, answer = "table",
     returns = "{user_email, delegated_admin = false}", doc = "Stop a user being a delegated admin.",
     example = 'c:remove_delegated_admin("ann@example.com")' },

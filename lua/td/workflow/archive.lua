@@ -1,12 +1,17 @@
 --- td.workflow.archive: project archives - push a directory, download one.
 -- push builds the tar.gz in-process (td.workflow.tar + td.core.gzip), leaves
--- out dotfiles as digdag does, checks the server's 2 MiB limit before
--- uploading, and sends PUT /api/projects. download fetches GET
+-- out dotfiles as digdag does, lists the directory without a shell
+-- (td.core.listdir), and sends PUT /api/projects: the server judges the
+-- size (TD documents a 10 MB project archive limit; its refusal becomes a
+-- `too_large` error naming it; `max_size` sets a limit checked before
+-- uploading). download fetches GET
 -- /api/projects/{id}/archive, follows the redirect to the storage host
 -- without the API key, and extracts only entries that stay inside the
 -- target directory: absolute paths, ".." and links pointing out are
 -- refused before anything is written. Links that stay inside are written
--- as copies of their target, so extraction never creates a symlink.
+-- as copies of their target, so extraction never creates a symlink. An
+-- archive may expand to at most MAX_UNPACKED bytes (a generous multiple of
+-- TD's limit): a gzip bomb is refused, never held in memory.
 local core = require "td.core"
 local errors = require "td.errors"
 local http = require "td.http"
@@ -15,22 +20,16 @@ local tar = require "td.workflow.tar"
 
 local M = {}
 
-M.MAX_SIZE = 2 * 1024 * 1024 -- api.max_archive_total_size_limit
-
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function lines0(cmd)
-  local p = io.popen(cmd, "r")
-  local s = p:read("a")
-  p:close()
-  local out = {}
-  for item in s:gmatch("([^%z]+)%z") do out[#out + 1] = item end
-  return out
-end
+-- TD's project archive limit ("Treasure Workflow prerequisites and
+-- limitations": 10 MB); the server's answer is the judge, this only names it
+M.TD_LIMIT = 10 * 1000 * 1000
+-- what a downloaded archive may expand to
+M.MAX_UNPACKED = 20 * M.TD_LIMIT
+-- directories deeper than this are a link loop (find -L's ELOOP)
+local MAX_DEPTH = 64
 
 local function is_dir(path)
-  local ok = os.execute("test -d " .. q(path))
-  return ok == true
+  return core.target(path) == "dir"
 end
 
 local function read_file(path)
@@ -41,21 +40,45 @@ local function read_file(path)
   return s
 end
 
+local function listdir(path)
+  local entries, err = core.listdir(path)
+  if not entries then errors.raise { kind = "io", message = "cannot list " .. tostring(err) } end
+  return entries
+end
+
+local function check_path(fname, path)
+  if type(path) == "string" and path:find("\0", 1, true) then
+    errors.raise { kind = "usage", message = ("%s: a path with a NUL byte: %q"):format(fname, path) }
+  end
+end
+
 --- The files of a project directory: { {name =, data =, mode =}, ... } sorted
 -- by name. Dotfiles and dot-directories are left out; links are followed.
+-- The directory is walked in-process (no shell: any byte but NUL and "/"
+-- may be in a name).
 function M.collect(dir)
+  check_path("push", dir)
   if not is_dir(dir) then
     errors.raise { kind = "usage", message = ("push: %s is not a directory"):format(dir) }
   end
-  local prune = " -mindepth 1 -name '.*' -prune -o -type f "
-  local all = lines0("find -L " .. q(dir) .. prune .. "-print0 2>/dev/null")
-  local exec = {}
-  for _, p in ipairs(lines0("find -L " .. q(dir) .. prune .. "-perm -u+x -print0 2>/dev/null")) do exec[p] = true end
   local files = {}
-  for _, p in ipairs(all) do
-    local rel = p:sub(#dir + 1):gsub("^/+", "")
-    files[#files + 1] = { name = rel, data = read_file(p), mode = exec[p] and 493 or 420 }
+  local function walk(abs, rel, depth)
+    if depth > MAX_DEPTH then
+      errors.raise { kind = "io", message = ("push: %s is nested too deeply (a symbolic link loop?)"):format(abs) }
+    end
+    for _, e in ipairs(listdir(abs)) do
+      if e.name:sub(1, 1) ~= "." then
+        local p, r = abs .. "/" .. e.name, rel == "" and e.name or (rel .. "/" .. e.name)
+        local kind, _, mode = core.target(p) -- follows links, as find -L
+        if kind == "dir" then
+          walk(p, r, depth + 1)
+        elseif kind == "file" then
+          files[#files + 1] = { name = r, data = read_file(p), mode = (mode or 0) & 64 ~= 0 and 493 or 420 }
+        end
+      end
+    end
   end
+  walk((dir:gsub("(.)/+$", "%1")), "", 0)
   table.sort(files, function(a, b) return a.name < b.name end)
   return files
 end
@@ -76,7 +99,8 @@ function M.build(src, opts)
   else
     files = M.collect(src)
   end
-  local limit = opts.max_size or M.MAX_SIZE
+  -- no limit of its own unless max_size is given: the server judges
+  local limit = opts.max_size or math.huge
   local total, digs = 0, 0
   local now = os.time()
   for _, f in ipairs(files) do
@@ -126,13 +150,26 @@ function M.push(client, name, src, opts)
   local ok, d, resp = pcall(base.request, client, {
     method = "PUT", path = "/api/projects", query = query, body = gz, content_type = "application/gzip",
     idempotent = true, -- a repeat of the same revision is refused (409), never stored twice
+    identity = { revision = revision },
     describe = ("push project %s as revision %s (%d bytes of archive)"):format(name, revision, #gz),
   })
   if not ok then
     local e = d
+    local m = type(e) == "table" and tostring(e.message or ""):lower() or ""
+    if (errors.is(e, "bad_request") or (type(e) == "table" and e.status == 413))
+      and (m:find("size", 1, true) or m:find("too large", 1, true) or e.status == 413) then
+      base.reraise(e, { kind = "too_large",
+        message = ("push: the workflow server refused the %d-byte archive of %s as too large (%s)"):format(#gz, name, e.message),
+        hint = "TD accepts project archives up to 10 MB; leave large data out of the project directory (files starting with '.' are not sent)" })
+    end
     if errors.is(e, "conflict") then
-      if generated and (e.attempts or 1) > 1 then
-        return client.workflow:project(name) -- our first upload got through
+      -- after a try that may have got through, the revision is the
+      -- identity: a fresh name can only be ours; a given one is ours when
+      -- it is the project's current revision
+      if e.maybe_sent then
+        local pok, p = pcall(client.workflow.project, client.workflow, name)
+        if pok and p and p.revision == revision then return p end
+        if generated and pok then return p end
       end
       base.reraise(e, { message = ("project %s already has a revision %q (%s)"):format(name, revision, e.message),
         hint = "give another revision name, or leave it out for a fresh one" })
@@ -246,13 +283,30 @@ function M.plan(entries)
   return { dirs = dirs, files = list, skipped = skipped }
 end
 
+-- the symbolic links under dir (relative names), links not followed
 local function existing_links(dir)
   if not is_dir(dir) then return {} end
   local set = {}
-  for _, p in ipairs(lines0("find " .. q(dir) .. " -mindepth 1 -type l -print0 2>/dev/null")) do
-    set[p:sub(#dir + 1):gsub("^/+", "")] = true
+  local function walk(abs, rel, depth)
+    if depth > MAX_DEPTH then return end
+    for _, e in ipairs(listdir(abs)) do
+      local r = rel == "" and e.name or (rel .. "/" .. e.name)
+      if e.kind == "link" then set[r] = true
+      elseif e.kind == "dir" then walk(abs .. "/" .. e.name, r, depth + 1) end
+    end
   end
+  walk(dir, "", 0)
   return set
+end
+
+-- mkdir -p, without a shell
+local function mkdirs(path)
+  local sofar = path:sub(1, 1) == "/" and "" or "."
+  for seg in path:gmatch("[^/]+") do
+    sofar = sofar .. "/" .. seg
+    local ok, err = core.mkdir(sofar)
+    if not ok then errors.raise { kind = "io", message = "cannot create the directory " .. tostring(err) } end
+  end
 end
 
 local function through_link(links, name)
@@ -266,24 +320,26 @@ end
 
 --- Extract checked entries into dir. Returns the list of written files.
 function M.extract(gz, dir)
-  local ok, plain = pcall(core.gunzip, gz)
+  check_path("download", dir)
+  local ok, plain, why = pcall(core.gunzip, gz, M.MAX_UNPACKED)
   if not ok then errors.raise { kind = "bad_archive", message = "the project archive is not valid gzip data" } end
+  if not plain then
+    errors.raise { kind = "too_large", message = ("the project archive (%d bytes) %s: refused as a likely gzip bomb"):format(#gz, why),
+      hint = ("a project archive may expand to %d bytes (TD's limit is 10 MB compressed)"):format(M.MAX_UNPACKED) }
+  end
   local plan = M.plan(tar.unpack(plain))
   local links = existing_links(dir)
   for _, f in ipairs(plan.files) do
     local l = through_link(links, f.name)
     if l then unsafe(f.name, ("%s/%s is a symbolic link already"):format(dir, l)) end
   end
-  local mk = { q(dir) }
-  for _, d in ipairs(plan.dirs) do mk[#mk + 1] = q(dir .. "/" .. d) end
+  mkdirs(dir)
+  for _, d in ipairs(plan.dirs) do mkdirs(dir .. "/" .. d) end
   for _, f in ipairs(plan.files) do
     local parent = f.name:match("^(.*)/[^/]*$")
-    if parent then mk[#mk + 1] = q(dir .. "/" .. parent) end
+    if parent then mkdirs(dir .. "/" .. parent) end
   end
-  if os.execute("mkdir -p " .. table.concat(mk, " ")) ~= true then
-    errors.raise { kind = "io", message = "cannot create directories under " .. dir }
-  end
-  local written, exec = {}, {}
+  local written = {}
   for _, f in ipairs(plan.files) do
     local path = dir .. "/" .. f.name
     local out, err = io.open(path, "wb")
@@ -291,9 +347,8 @@ function M.extract(gz, dir)
     out:write(f.data)
     out:close()
     written[#written + 1] = f.name
-    if f.mode and f.mode & 73 ~= 0 then exec[#exec + 1] = q(path) end -- 0111
+    if f.mode and f.mode & 73 ~= 0 then core.chmod(path, 493) end -- 0111: executable
   end
-  if #exec > 0 then os.execute("chmod +x " .. table.concat(exec, " ")) end
   return written, plan.skipped
 end
 

@@ -143,7 +143,7 @@ end
 -- zone ("Z", "+09:00"); returns the ISO instant. Local times are refused
 -- here (the caller resolves them in the workflow's time zone first).
 function M.instant(fname, argname, v)
-  if type(v) == "number" then return M.iso(v) end
+  if type(v) == "number" then return M.iso(tdtime.epoch_arg(fname, argname, v)) end
   if type(v) == "string" then
     local t = tdtime.parse(v)
     if t and (v:match("[Zz]$") or v:match("[%+%-]%d%d:?%d%d$") or v:match(" UTC$")) then return M.iso(t) end

@@ -179,8 +179,9 @@ end
 
 --- wf:push(name, dir, {revision =, schedule_from =, clear_schedule =,
 -- skip_schedule =}) -> Project. Packs the directory (or a table of
--- path = content) into a tar.gz in-process, without dotfiles, checks the
--- 2 MiB limit first and uploads it as a new revision (a fresh unique name
+-- path = content) into a tar.gz in-process, without dotfiles (max_size =
+-- a limit checked before uploading; otherwise the server judges, TD's
+-- being 10 MB) and uploads it as a new revision (a fresh unique name
 -- unless `revision` is given). clear_schedule = true | name | {names}
 -- restarts those schedules from schedule_from (or now).
 function WF:push(name, dir, opts)
@@ -245,7 +246,7 @@ ops.define(WF, "workflow.secrets", {
     returns = "array of secret keys, sorted (the API never returns values)",
     doc = "A project's secret keys.", example = 'wf:secrets("etl")' },
 
-  { name = "set_secret", method = "PUT", path = "/api/projects/{project}/secrets/{key}", idempotent = true,
+  { name = "set_secret", describe = "set secret {key} of project {project}", method = "PUT", path = "/api/projects/{project}/secrets/{key}", idempotent = true,
     args = { PROJECT, KEY, { "value", "string", "the secret (never logged or shown)" } }, before = secret_args,
     request = function(r, call)
       require("td.redact").add(call.args.value) -- masked from now on, in every encoding
@@ -254,7 +255,7 @@ ops.define(WF, "workflow.secrets", {
     unwrap = function() return true end, returns = "true",
     doc = "Store a project secret.", example = 'wf:set_secret("etl", "pg.password", pw)' },
 
-  { name = "delete_secret", method = "DELETE", path = "/api/projects/{project}/secrets/{key}",
+  { name = "delete_secret", describe = "delete secret {key} of project {project}", method = "DELETE", path = "/api/projects/{project}/secrets/{key}",
     args = { PROJECT, KEY }, before = secret_args, unwrap = function() return true end, returns = "true",
     doc = "Remove a project secret (no error when absent).", example = 'wf:delete_secret("etl", "pg.password")' },
 }, WF_COMMON)
@@ -346,7 +347,7 @@ local MODES = { hour = true, day = true, schedule = true, next_schedule = true }
 --- A session time argument -> what truncated_session_time takes.
 local function session_time_arg(fname, t)
   if t == "now" then return base.iso(os.time()) end
-  if type(t) == "number" then return base.iso(t) end
+  if type(t) == "number" then return base.instant(fname, "session_time", t) end
   if type(t) == "string" then
     if base.has_zone(t) then return base.instant(fname, "session_time", t) end
     local l = base.local_time(t)

@@ -77,16 +77,16 @@ ops.define(M, "workflow.pools", {
   { name = "pool", path = "/api/pools/{id}", args = { ID }, answer = "table", unwrap = fields,
     returns = "one pool", doc = "One resource pool.", example = "wf:pool(3).name" },
 
-  { name = "create_pool", method = "POST", path = "/api/pools", args = { SPEC }, request = body(pool_body),
+  { name = "create_pool", describe = "create a resource pool", method = "POST", path = "/api/pools", args = { SPEC }, request = body(pool_body),
     answer = "table", unwrap = fields, returns = "the new pool",
     doc = "Create a resource pool (its concurrency is taken out of the default pool's).",
     example = 'wf:create_pool{ name = "etl", concurrency_limit = 4 }' },
 
-  { name = "update_pool", method = "PATCH", path = "/api/pools/{id}", args = { ID, SPEC }, request = body(pool_body, true),
+  { name = "update_pool", describe = "update resource pool {id}", method = "PATCH", path = "/api/pools/{id}", args = { ID, SPEC }, request = body(pool_body, true),
     answer = "table", unwrap = fields, returns = "the pool",
     doc = "Change a resource pool's name or concurrency limit.", example = "wf:update_pool(3, { concurrency_limit = 8 })" },
 
-  { name = "delete_pool", method = "DELETE", path = "/api/pools/{id}", args = { ID },
+  { name = "delete_pool", describe = "delete resource pool {id}", method = "DELETE", path = "/api/pools/{id}", args = { ID },
     answer = "table", unwrap = fields, returns = "the deleted pool",
     doc = "Delete a resource pool (refused while attempts run in it, a rule refers to it, or for the default pool).",
     example = "wf:delete_pool(3)" },
@@ -97,18 +97,18 @@ ops.define(M, "workflow.pools", {
   { name = "pool_rule", path = "/api/pool_rules/{id}", args = { ID }, answer = "table", unwrap = fields,
     returns = "one rule", doc = "One pool rule.", example = "wf:pool_rule(5).priority" },
 
-  { name = "create_pool_rule", method = "POST", path = "/api/pool_rules", args = { SPEC }, request = body(rule_body),
+  { name = "create_pool_rule", describe = "create a pool rule", method = "POST", path = "/api/pool_rules", args = { SPEC }, request = body(rule_body),
     answer = "table", unwrap = fields, returns = "the new rule",
     doc = "Create a pool rule: {pool_id =, priority =, conditions = {{type =, values =, operator = \"starts_with\"}}}.",
     example = 'wf:create_pool_rule{ pool_id = 3, priority = 10, conditions = {{ type = "project_name", values = {"etl"} }} }' },
 
-  { name = "update_pool_rule", method = "PATCH", path = "/api/pool_rules/{id}", args = { ID, SPEC },
+  { name = "update_pool_rule", describe = "update pool rule {id}", method = "PATCH", path = "/api/pool_rules/{id}", args = { ID, SPEC },
     request = body(rule_body, true), answer = "table", unwrap = fields, returns = "the rule",
     doc = "Change a pool rule.", example = "wf:update_pool_rule(5, { priority = 20 })" },
 
-  { name = "delete_pool_rule", method = "DELETE", path = "/api/pool_rules/{id}", args = { ID },
+  { name = "delete_pool_rule", describe = "delete pool rule {id}", method = "DELETE", path = "/api/pool_rules/{id}", args = { ID },
     answer = "table", unwrap = fields, returns = "the deleted rule", doc = "Delete a pool rule.", example = "wf:delete_pool_rule(5)" },
-}, { prefix = "wf", base = "workflow", dry_run_nil = true,
+}, { prefix = "wf", base = "workflow", dry_run = "nil",
      receiver = function(self) return base.client_of(self, "client.workflow") end })
 
 return M

@@ -3,10 +3,12 @@
 -- nextScheduleTime, disabledAt, and after a change createdAt, updatedAt)
 -- and their snake_case names, plus project_name, workflow_name, enabled,
 -- next_run_epoch and next_schedule_epoch. Set up by the object model
--- (td/object.lua): wrap, refresh, summary. Methods: refresh, enable,
+-- (td/object.lua): wrap, refresh, summary. enable and disable are declared
+-- as data (td/ops.lua). Methods: refresh, enable,
 -- disable, skip, backfill.
 local errors = require "td.errors"
 local base = require "td.workflow.base"
+local ops = require "td.ops"
 local attempt = require "td.workflow.attempt"
 
 local M = {}
@@ -53,7 +55,7 @@ end
 -- the workflow's time zone": epoch numbers become instants, local strings
 -- are normalised to "yyyy-MM-ddTHH:mm:ss".
 local function zoned_or_local(fname, argname, v)
-  if type(v) == "number" then return base.iso(v) end
+  if type(v) == "number" then return base.instant(fname, argname, v) end
   if type(v) == "string" then
     if base.has_zone(v) then return base.instant(fname, argname, v) end
     local l = base.local_time(v)
@@ -66,36 +68,36 @@ local function zoned_or_local(fname, argname, v)
   }
 end
 
---- schedule:enable{skip_schedule = true, next_time =} - enable the
--- schedule. With skip_schedule (the default here) the sessions missed
--- while it was disabled are skipped: it restarts at next_time or now.
--- skip_schedule = false runs every missed session.
-function Schedule:enable(opts)
-  local c = check(self, "enable")
-  opts = base.opts("schedule:enable", opts, { skip_schedule = true, next_time = true })
-  local skip = opts.skip_schedule
-  if skip == nil then skip = true end
-  errors.check("schedule:enable", "skip_schedule", skip, "boolean")
-  local body = { skipSchedule = skip }
-  if opts.next_time ~= nil then body.nextTime = zoned_or_local("schedule:enable", "next_time", opts.next_time) end
-  local d, resp = base.request(c, {
-    method = "POST", path = base.path("/api/schedules/%s/enable", self.id), json = body, idempotent = true,
-    describe = ("enable schedule %s of %s/%s"):format(self.id, self.project_name or "?", self.workflow_name or "?"),
-  })
-  if resp.dry_run then return self end
-  return replace(self, d)
-end
+local function refill(d, call) return replace(call.self, d) end
 
---- schedule:disable() - stop starting new sessions (disabledAt is set).
-function Schedule:disable()
-  local c = check(self, "disable")
-  local d, resp = base.request(c, {
-    method = "POST", path = base.path("/api/schedules/%s/disable", self.id), json = {}, idempotent = true,
-    describe = ("disable schedule %s of %s/%s"):format(self.id, self.project_name or "?", self.workflow_name or "?"),
-  })
-  if resp.dry_run then return self end
-  return replace(self, d)
-end
+ops.define(Schedule, "workflow.schedule", {
+  { name = "enable", method = "POST", path = "/api/schedules/{self.id}/enable", idempotent = true,
+    opts = { { "skip_schedule", "boolean", "skip the sessions missed while disabled (default true here)" },
+             { "next_time", "any", "with skip_schedule: restart at this time (default now)" } },
+    request = function(r, call)
+      local o = call.opts
+      local body = { skipSchedule = o.skip_schedule ~= false }
+      if o.next_time ~= nil then body.nextTime = zoned_or_local("schedule:enable", "next_time", o.next_time) end
+      r.form, r.json = nil, body
+    end,
+    describe = function(call)
+      local s = call.self
+      return ("enable schedule %s of %s/%s"):format(s.id, s.project_name or "?", s.workflow_name or "?")
+    end,
+    unwrap = refill, returns = "the schedule",
+    doc = "Enable the schedule; skip_schedule = false runs every session missed while it was disabled.",
+    example = "s:enable{ next_time = \"2026-12-01 00:00:00\" }" },
+
+  { name = "disable", method = "POST", path = "/api/schedules/{self.id}/disable", idempotent = true,
+    request = function(r) r.form, r.json = nil, {} end,
+    describe = function(call)
+      local s = call.self
+      return ("disable schedule %s of %s/%s"):format(s.id, s.project_name or "?", s.workflow_name or "?")
+    end,
+    unwrap = refill, returns = "the schedule (disabledAt set)",
+    doc = "Stop starting new sessions.", example = "s:disable()" },
+}, { prefix = "schedule", base = "workflow", fname = true, dry_run = "self",
+     receiver = function(self, decl) return check(self, decl.name) end })
 
 --- schedule:skip{next_time =} or schedule:skip{count = N} - move the
 -- schedule forward: to the first session at or after next_time, or past
