@@ -125,8 +125,15 @@ valgrind: all $(MOD_SO)
 	TDLUA_VALGRIND=1 valgrind -q --error-exitcode=99 --leak-check=full \
 	  --errors-for-leak-kinds=definite ./tdlua tests/run.lua
 
+# QUICK=1: a few minutes. Needs nginx and wrk (scripts/deps.sh --bench).
 bench: all
-	./tdlua tests/bench/run.lua
+	@scripts/deps.sh --bench
+	./tdlua tests/bench/run.lua $(if $(QUICK),--quick)
+
+# the reference, td.help's data, the LuaCATS annotations and the man page,
+# generated from the declarations and doc comments (a test fails when stale)
+docs: all
+	TDLUA_LUA_DIR=./lua ./tdlua scripts/gendocs.lua
 
 # allocation failures swept over scenarios (tests/alloc/): a separate
 # binary with td.core and a failing Lua allocator; the ASan build for make asan
@@ -170,11 +177,6 @@ fuzz-build: deps
 
 fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
-
-# the reference, td.help's data, the LuaCATS annotations and the man page,
-# generated from the declarations and doc comments (a test fails when stale)
-docs: all
-	TDLUA_LUA_DIR=./lua ./tdlua scripts/gendocs.lua
 
 install: all install-module
 	install -d $(DESTDIR)$(PREFIX)/bin

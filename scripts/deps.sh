@@ -1,8 +1,9 @@
 #!/bin/sh
 # deps.sh - install the Debian packages tdlua needs to build, test and run.
 # Idempotent: installs only what is missing. Works as root or through sudo,
-# non-interactively. Usage: scripts/deps.sh [--check] [--fuzz]
-# (--fuzz adds what `make fuzz` needs: clang and its libFuzzer runtime)
+# non-interactively. Usage: scripts/deps.sh [--check] [--fuzz] [--bench]
+# (--fuzz adds what `make fuzz` needs: clang and its libFuzzer runtime;
+#  --bench: what `make bench` needs on top: nginx to serve the dataset, wrk)
 set -eu
 
 PKGS="gcc make pkg-config ca-certificates
@@ -11,6 +12,7 @@ libcurl4 libcurl4-openssl-dev zlib1g-dev libisal-dev libedit-dev
 python3 python3-msgpack python3-yaml curl luarocks"
 for a in "$@"; do
   if [ "$a" = "--fuzz" ]; then PKGS="$PKGS clang libclang-rt-14-dev"; fi
+  if [ "$a" = "--bench" ]; then PKGS="$PKGS nginx wrk"; fi
 done
 
 missing=""

@@ -20,6 +20,7 @@ static const luaL_Reg FUNCTIONS[] = {
     {"gzip", td_l_gzip},
     {"packer", td_l_packer},         /* pack.c */
     {"textwriter", td_l_textwriter}, /* textout.c */
+    {"json_encode", td_l_json_encode},
     {"target", td_l_target},         /* fsutil.c */
     {"fsync", td_l_fsync},
     {"chmod", td_l_chmod},

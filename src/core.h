@@ -96,6 +96,7 @@ int td_l_gunzip(lua_State *L);
 int td_l_gzip(lua_State *L);
 int td_l_packer(lua_State *L);
 int td_l_textwriter(lua_State *L);
+int td_l_json_encode(lua_State *L);
 int td_l_target(lua_State *L);   /* fsutil.c */
 int td_l_fsync(lua_State *L);
 int td_l_chmod(lua_State *L);

@@ -13,16 +13,18 @@
 #include "core.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
-#include <zlib.h>
+
+#include "infl.h"
+
+#define QUEUE_MAX (4 * 1024 * 1024) /* gzip bytes waiting for the inflater */
 
 #define TD_GZC_MT "td.core.gzcheck"
 #define MAX_DEPTH_ITEMS ((uint64_t)1 << 40)
 
 typedef struct gzcheck {
-  z_stream z;
-  int zinit;         /* inflateInit2 done */
-  int member_end;    /* the last gzip member ended; more bytes start another */
+  tdinfl *infl;      /* inflates on a second thread (infl.h) */
   int failed;
   uint64_t pending;  /* values still owed by the containers being walked */
   int in_row;        /* inside a top-level value */
@@ -37,8 +39,7 @@ typedef struct gzcheck {
 static int fail(gzcheck *g, const char *kind, const char *msg) {
   g->failed = 1;
   g->kind = kind;
-  strncpy(g->why, msg, sizeof g->why - 1);
-  g->why[sizeof g->why - 1] = '\0';
+  snprintf(g->why, sizeof g->why, "%s", msg);
   return -1;
 }
 
@@ -142,6 +143,7 @@ static int walk(gzcheck *g, const unsigned char *p, size_t n, uint64_t *skip_lef
 typedef struct gzc_ud {
   gzcheck g;
   uint64_t skip_left;
+  int stopped;       /* a failure was reported (the worker no longer walks) */
 } gzc_ud;
 
 static gzc_ud *check(lua_State *L) { return (gzc_ud *)luaL_checkudata(L, 1, TD_GZC_MT); }
@@ -153,55 +155,47 @@ static int push_failure(lua_State *L, gzcheck *g) {
   return 3;
 }
 
-/* v:update(bytes) -> true, or nil, kind, message */
+/* The inflater's sink: walk each inflated block (on the worker thread). */
+static int walk_sink(void *ud, const char *p, size_t n, char *err, size_t errlen) {
+  gzc_ud *u = (gzc_ud *)ud;
+  gzcheck *g = &u->g;
+  g->raw += (uint64_t)n;
+  if (walk(g, (const unsigned char *)p, n, &u->skip_left) == 0) return 0;
+  snprintf(err, errlen, "%s", g->why);
+  return -1;
+}
+
+/* The inflater failed: g failed with its kind and message. */
+static void infl_failed(gzcheck *g) {
+  if (g->failed) return; /* walk_sink already said why */
+  if (td_infl_oom(g->infl)) fail(g, "memory", "out of memory");
+  else {
+    fail(g, "corrupt", "");
+    snprintf(g->why, sizeof g->why, "the result is not valid gzip data (%.100s)", td_infl_error(g->infl));
+  }
+}
+
+/* v:update(bytes) -> true, or nil, kind, message
+ * The bytes are inflated and walked on a second thread, so checking costs
+ * the caller little more than a copy; a failure shows at a later update or
+ * at finish. */
 static int gzc_update(lua_State *L) {
   gzc_ud *u = check(L);
   gzcheck *g = &u->g;
   size_t n;
-  const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 2, &n);
-  if (g->failed) return push_failure(L, g);
-  g->wire += n;
-  unsigned char out[65536];
-  while (n > 0) {
-    if (g->member_end) {
-      /* after a complete member only another gzip member may follow */
-      if (s[0] != 0x1f) {
-        fail(g, "corrupt", "bytes that are not gzip follow the end of the compressed result");
-        return push_failure(L, g);
-      }
-      if (inflateReset(&g->z) != Z_OK) {
-        fail(g, "corrupt", "cannot restart the inflater");
-        return push_failure(L, g);
-      }
-      g->member_end = 0;
-    }
-    g->z.next_in = (Bytef *)s;
-    g->z.avail_in = (uInt)(n > 0x40000000u ? 0x40000000u : n);
-    size_t offered = g->z.avail_in;
-    int rc;
-    do {
-      g->z.next_out = out;
-      g->z.avail_out = sizeof out;
-      rc = inflate(&g->z, Z_NO_FLUSH);
-      if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
-        fail(g, "corrupt", rc == Z_DATA_ERROR ? "the result is not valid gzip data (or its checksum is wrong)"
-                                              : "the result could not be inflated");
-        return push_failure(L, g);
-      }
-      size_t got = sizeof out - g->z.avail_out;
-      g->raw += got;
-      if (got && walk(g, out, got, &u->skip_left) != 0) return push_failure(L, g);
-      if (rc == Z_STREAM_END) break;
-    } while (g->z.avail_out == 0 || (g->z.avail_in > 0 && rc != Z_BUF_ERROR));
-    size_t used = offered - g->z.avail_in;
-    s += used;
-    n -= used;
-    if (rc == Z_STREAM_END) g->member_end = 1;
-    else if (used == 0 && n > 0) {
-      fail(g, "corrupt", "the result could not be inflated");
-      return push_failure(L, g);
-    }
+  const char *s = luaL_checklstring(L, 2, &n);
+  /* g's walk state belongs to the worker until it failed or finished */
+  if (!u->stopped && (td_infl_failed(g->infl) ||
+                      (td_infl_queued(g->infl) > QUEUE_MAX && td_infl_wait(g->infl, QUEUE_MAX / 2) < 0))) {
+    infl_failed(g);
+    u->stopped = 1;
   }
+  if (!u->stopped && td_infl_put(g->infl, s, n) != 0) {
+    fail(g, "memory", "out of memory");
+    u->stopped = 1;
+  }
+  if (u->stopped) return push_failure(L, g);
+  g->wire += n;
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -210,12 +204,14 @@ static int gzc_update(lua_State *L) {
 static int gzc_finish(lua_State *L) {
   gzc_ud *u = check(L);
   gzcheck *g = &u->g;
+  if (!u->stopped && td_infl_wait(g->infl, 0) < 0) infl_failed(g);
+  u->stopped = 1; /* the worker is idle from here on */
   if (g->failed) return push_failure(L, g);
   if (g->wire == 0) {
     fail(g, "truncated", "the result is empty (not even a gzip header)");
     return push_failure(L, g);
   }
-  if (!g->member_end) {
+  if (!td_infl_at_end(g->infl)) {
     fail(g, "truncated", "the compressed result ends before its gzip trailer (truncated)");
     return push_failure(L, g);
   }
@@ -230,21 +226,26 @@ static int gzc_finish(lua_State *L) {
 
 static int gzc_gc(lua_State *L) {
   gzc_ud *u = check(L);
-  if (u->g.zinit) {
-    inflateEnd(&u->g.z);
-    u->g.zinit = 0;
-  }
+  td_infl_free(u->g.infl);
+  u->g.infl = NULL;
   tdbuf_free(&u->g.tail);
   return 0;
 }
 
-/* core.gzcheck() -> a verifier */
+/* core.gzcheck([{thread = bool}]) -> a verifier */
 int td_l_gzcheck(lua_State *L) {
+  int thread = 1;
+  if (lua_istable(L, 1)) {
+    lua_getfield(L, 1, "thread");
+    thread = lua_isnil(L, -1) || lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
   gzc_ud *u = (gzc_ud *)lua_newuserdatauv(L, sizeof *u, 0);
   memset(u, 0, sizeof *u);
   luaL_setmetatable(L, TD_GZC_MT);
-  if (inflateInit2(&u->g.z, 15 + 16) != Z_OK) return luaL_error(L, "cannot start the inflater");
-  u->g.zinit = 1;
+  u->g.infl = td_infl_new(thread);
+  if (!u->g.infl) return td_error(L, "memory", "out of memory");
+  td_infl_set_sink(u->g.infl, walk_sink, u);
   return 1;
 }
 

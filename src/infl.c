@@ -38,6 +38,8 @@ struct tdinfl {
   pthread_mutex_t mu;
   pthread_cond_t cond_work, cond_out;
   pthread_t th;
+  td_infl_sink sink;
+  void *sink_ud;
 };
 
 const char *td_infl_engine(void) {
@@ -132,6 +134,12 @@ static long step(tdinfl *z, tdbuf *src, tdbuf *dst, size_t want) {
   while ((tdbuf_size(src) > 0 || z->more) && produced < want) {
     if (!z->member_open) {
       if (tdbuf_size(src) == 0) { z->more = 0; break; }
+      /* the gzip magic, at once (an engine may wait for a whole header) */
+      const unsigned char *h = (const unsigned char *)tdbuf_head(src);
+      if (h[0] != 0x1f || (tdbuf_size(src) > 1 && h[1] != 0x8b)) {
+        fail(z, "not gzip data (bad header)");
+        return -1;
+      }
       if (engine_begin(z) != 0) {
         z->oom = 1;
         fail(z, "out of memory");
@@ -180,6 +188,19 @@ static int move_bytes(tdbuf *to, tdbuf *from) {
   return 0;
 }
 
+/* Pass the bytes of buf to the sink (if any): 0, or -1 with the error. */
+static int to_sink(tdinfl *z, tdbuf *buf) {
+  if (!z->sink || tdbuf_size(buf) == 0) return 0;
+  int r = z->sink(z->sink_ud, tdbuf_head(buf), tdbuf_size(buf), z->err, sizeof z->err);
+  tdbuf_reset(buf);
+  return r;
+}
+
+void td_infl_set_sink(tdinfl *z, td_infl_sink fn, void *ud) {
+  z->sink = fn;
+  z->sink_ud = ud;
+}
+
 /* --- the worker ----------------------------------------------------------- */
 
 static void *worker(void *arg) {
@@ -198,6 +219,7 @@ static void *worker(void *arg) {
     if (tdbuf_size(&z->work) == 0 && tdbuf_size(&z->in) > 0) move_bytes(&z->work, &z->in);
     pthread_mutex_unlock(&z->mu);
     long r = step(z, &z->work, &z->prod, STEP_OUT);
+    if (r >= 0 && to_sink(z, &z->prod) != 0) r = -1;
     pthread_mutex_lock(&z->mu);
     if (r < 0) z->failed = 1;
     else if (move_bytes(&z->outq, &z->prod) != 0) {
@@ -321,6 +343,44 @@ long td_infl_get(tdinfl *z, tdbuf *out, size_t want) {
   return n;
 }
 
+long td_infl_take(tdinfl *z, tdbuf *out) {
+  if (!z->threaded) return td_infl_get(z, out, (size_t)1 << 20);
+  pthread_mutex_lock(&z->mu);
+  long n = (long)tdbuf_size(&z->outq);
+  if (n == 0 && z->failed) n = -1;
+  else if (n > 0 && move_bytes(out, &z->outq) != 0) {
+    z->oom = 1;
+    snprintf(z->err, sizeof z->err, "out of memory");
+    n = -1;
+  }
+  if (n > 0) pthread_cond_signal(&z->cond_work);
+  pthread_mutex_unlock(&z->mu);
+  return n;
+}
+
+int td_infl_wait(tdinfl *z, size_t limit) {
+  if (!z->threaded) {
+    while (!z->failed && (tdbuf_size(&z->in) > limit || z->more)) {
+      long r = step(z, &z->in, &z->prod, STEP_OUT);
+      if (r >= 0 && to_sink(z, &z->prod) != 0) r = -1;
+      if (r < 0) z->failed = 1;
+      if (r == 0 && !z->more) break; /* a partial header: needs more input */
+    }
+    return z->failed ? -1 : 0;
+  }
+  pthread_mutex_lock(&z->mu);
+  for (;;) {
+    if (z->failed) break;
+    size_t q = tdbuf_size(&z->in) + tdbuf_size(&z->work);
+    if (q <= limit && (limit > 0 || !z->busy)) break;
+    if (!z->busy) pthread_cond_signal(&z->cond_work);
+    pthread_cond_wait(&z->cond_out, &z->mu);
+  }
+  int r = z->failed ? -1 : 0;
+  pthread_mutex_unlock(&z->mu);
+  return r;
+}
+
 int td_infl_at_end(tdinfl *z) {
   if (!z->threaded) return !z->member_open;
   pthread_mutex_lock(&z->mu);
@@ -330,5 +390,13 @@ int td_infl_at_end(tdinfl *z) {
 }
 
 int td_infl_started(tdinfl *z) { return z->started; }
+
+int td_infl_failed(tdinfl *z) {
+  if (!z->threaded) return z->failed;
+  pthread_mutex_lock(&z->mu);
+  int r = z->failed;
+  pthread_mutex_unlock(&z->mu);
+  return r;
+}
 const char *td_infl_error(tdinfl *z) { return z->err; }
 int td_infl_oom(tdinfl *z) { return z->oom; }

@@ -36,6 +36,7 @@ struct tdreq {
   long status;
   double total_time;           /* libcurl's figure, once done */
   curl_off_t body_bytes;       /* body bytes received so far */
+  curl_off_t limit;            /* stream: keep at most this many body bytes (-1: all) */
   double started;              /* monotonic seconds */
   tdbuf body;
   tdbuf head;                  /* raw response header lines */
@@ -158,6 +159,13 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
     r->paused = 1; /* libcurl keeps this chunk and offers it again later */
     return CURL_WRITEFUNC_PAUSE;
   }
+  if (r->limit >= 0 && r->body_bytes + (curl_off_t)len > r->limit) {
+    /* req:stop_at: keep the bytes up to the limit, then end the transfer */
+    size_t keep = (size_t)(r->limit - r->body_bytes);
+    if (keep > 0 && tdbuf_append(&r->body, p, keep) == 0) r->body_bytes += (curl_off_t)keep;
+    touch(r->loop, r);
+    return 0; /* -> CURLE_WRITE_ERROR: the transfer ends here */
+  }
   if (!r->stream && (size_t)r->body_bytes + len > r->max_body) {
     r->overflow = 1;
     return 0;
@@ -252,6 +260,7 @@ int td_l_request(lua_State *L) {
   tdreq *r = (tdreq *)lua_newuserdatauv(L, sizeof *r, 1); /* spec req */
   memset(r, 0, sizeof *r);
   r->ref = LUA_NOREF;
+  r->limit = -1;
   r->state = REQ_NEW;
   luaL_setmetatable(L, TD_REQ_MT);
   r->easy = lp->nspare > 0 ? lp->spare[--lp->nspare] : tdcurl.easy_init();
@@ -503,6 +512,25 @@ static int req_bytes(lua_State *L) {
   return 1;
 }
 
+/* req:stop_at(n) -> true, or false when more than n body bytes already
+ * came: keep only the first n body bytes and end the transfer there (a
+ * ranged fetch cut short; req:result() then reports the "write" code). */
+static int req_stop_at(lua_State *L) {
+  tdreq *r = td_checkreq(L, 1);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  if (n < 0 || (curl_off_t)n < r->body_bytes) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  r->limit = (curl_off_t)n;
+  if (r->state == REQ_RUNNING && r->paused && r->body_bytes >= r->limit) {
+    r->paused = 0; /* let libcurl offer the next chunk, which ends it */
+    tdcurl.easy_pause(r->easy, CURLPAUSE_CONT);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 /* req:elapsed() -> seconds since the request started */
 static int req_elapsed(lua_State *L) {
   tdreq *r = td_checkreq(L, 1);
@@ -517,6 +545,7 @@ static const luaL_Reg req_methods[] = {{"done", req_done},     {"status", req_st
                                        {"result", req_result}, {"headers", req_headers},
                                        {"read", req_read},     {"buffered", req_buffered},
                                        {"bytes", req_bytes},   {"elapsed", req_elapsed},
-                                       {"cancel", req_cancel}, {NULL, NULL}};
+                                       {"cancel", req_cancel}, {"stop_at", req_stop_at},
+                                       {NULL, NULL}};
 static const luaL_Reg req_meta[] = {{"__gc", req_gc}, {"__close", req_cancel}, {NULL, NULL}};
 const tdclass td_request_class = {TD_REQ_MT, req_methods, req_meta};

@@ -496,13 +496,14 @@ static int dec_next(lua_State *L) {
   return 0;
 }
 
-/* dec:write(w [, max_bytes]) -> rows written, more
+/* dec:write(w [, max_bytes]) -> rows written, state
  * The download path: decode complete rows and format them straight into
  * the text writer w (td.core.textwriter), with no Lua table per row and no
- * Lua call per row. Stops once w holds max_bytes of text (default 256 KiB;
- * more = true: take the text and call again) or when no complete row can
- * be had without waiting for the network (more = false: refill, or the
- * stream ends; after finish() a stream that ended inside a row raises). */
+ * Lua call per row. Stops with state "full" once w holds max_bytes of text
+ * (default 256 KiB: take the text and call again), "empty" when no
+ * complete row can be had without waiting for the network (refill, or
+ * finish()), "end" when the finished stream is used up (a stream that
+ * ended inside a row raises a truncated error instead). */
 static int dec_write(lua_State *L) {
   tddec *d = checkdec(L, 1);
   luaL_checkudata(L, 2, TD_TXT_MT);
@@ -517,7 +518,7 @@ static int dec_write(lua_State *L) {
       n++;
       if ((lua_Integer)pending >= max) {
         lua_pushinteger(L, n);
-        lua_pushboolean(L, 1);
+        lua_pushliteral(L, "full");
         return 2;
       }
       continue;
@@ -526,7 +527,8 @@ static int dec_write(lua_State *L) {
   }
   if (d->eof) check_end(L, d);
   lua_pushinteger(L, n);
-  lua_pushboolean(L, 0);
+  if (d->eof) lua_pushliteral(L, "end");
+  else lua_pushliteral(L, "empty");
   return 2;
 }
 

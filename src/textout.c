@@ -978,6 +978,25 @@ int td_l_textwriter(lua_State *L) {
   return 1;
 }
 
+/* core.json_encode(v) -> the JSON text of v by the rules of the JSON cells
+ * (td.null and nil: null; keys sorted; floats shortest; NaN and the
+ * infinities as strings; nesting beyond 64 levels raises). */
+int td_l_json_encode(lua_State *L) {
+  luaL_checkany(L, 1);
+  lua_settop(L, 1);
+  tdtxt *w = (tdtxt *)lua_newuserdatauv(L, sizeof *w, 0); /* v w (owns the buffers) */
+  memset(w, 0, sizeof *w);
+  luaL_setmetatable(L, TD_TXT_MT);
+  w->fmt = F_JSONL;
+  w->first = 1;
+  put_jvalue(L, w, &w->out, 1, 0);
+  lua_pushlstring(L, tdbuf_head(&w->out), tdbuf_size(&w->out));
+  lua_pushcfunction(L, txt_close);
+  lua_pushvalue(L, 2);
+  lua_call(L, 1, 0); /* free the buffers now */
+  return 1;
+}
+
 static int txt_tostring(lua_State *L) {
   tdtxt *w = checktxt(L, 1);
   lua_pushfstring(L, "td.core.textwriter(%s%s)", w->fmt >= 0 ? FORMAT_NAMES[w->fmt] : "?",

@@ -186,3 +186,50 @@ test("a server that ignores the first range is read over one connection", functi
   eq(s.connections, 1)
   eq(s.requests, 1)
 end)
+
+test("by default the measured throughput decides: a fast link keeps one connection, a slow one opens more", function()
+  local result = require "td.v3.result"
+  local knobs = { "ADAPTIVE_MIN", "PROBE_SIZE", "DECIDE_AFTER", "FAST_RATE", "MIN_CHUNK_SIZE" }
+  local saved = {}
+  for i, k in ipairs(knobs) do saved[i] = result[k] end
+  local ok2, err = pcall(function()
+    local _, job, csv, raw = setup()
+    result.ADAPTIVE_MIN, result.PROBE_SIZE, result.DECIDE_AFTER, result.MIN_CHUNK_SIZE = 4 * CHUNK, 1000, 0.05, 1000
+    -- fast: one open-ended ranged request carries everything
+    result.FAST_RATE = 0
+    local mark = #t.log() + 1
+    local s = job:download(DIR .. "/adaptive-fast.csv", { header = true })
+    ok(slurp(DIR .. "/adaptive-fast.csv") == csv, "same csv")
+    eq(s.connections, 1)
+    eq(s.requests, 1)
+    local rs = result_requests(mark)
+    eq(#rs, 1)
+    eq(rs[1].headers["range"], "bytes=0-")
+    local n = 0
+    for _ in job:rows() do n = n + 1 end
+    eq(n, 20000)
+    -- slow (the link, not the consumer, holds things up): the first request
+    -- is cut short and the rest comes over several connections
+    result.FAST_RATE = math.huge
+    t.fault { path = "^/v3/job/result/", action = "slow", chunk = 4096, interval = 0.01, times = -1 }
+    mark = #t.log() + 1
+    s = job:download(DIR .. "/adaptive-slow.msgpack.gz")
+    ok(slurp(DIR .. "/adaptive-slow.msgpack.gz") == raw, "same msgpack.gz bytes")
+    eq(s.connections, result.DEFAULT_PARALLEL)
+    ok(s.requests > 2, "more requests: " .. s.requests)
+    rs = result_requests(mark)
+    eq(rs[1].headers["range"], "bytes=0-")
+    n = 0
+    for _ in job:rows() do n = n + 1 end
+    eq(n, 20000)
+    t.clear_faults()
+    -- below ADAPTIVE_MIN: one plain request
+    result.ADAPTIVE_MIN = job.result_size + 1
+    mark = #t.log() + 1
+    s = job:download(DIR .. "/adaptive-small.csv", { header = true })
+    eq(s.requests, 1)
+    eq(result_requests(mark)[1].headers["range"], nil)
+  end)
+  for i, k in ipairs(knobs) do result[k] = saved[i] end
+  if not ok2 then error(err, 0) end
+end)

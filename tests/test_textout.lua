@@ -1,10 +1,11 @@
 -- the C text writer (td.core.textwriter behind td.formats.writer) against
--- the Lua reference (td.formats.lua_writer): byte-identical output for
+-- the Lua reference (td.oracle.writer): byte-identical output for
 -- every format and option over generated rows, and its errors
 local t = require "testlib"
 local test, eq, ok, like = t.test, t.eq, t.ok, t.like
 local core = require "td.core"
 local formats = require "td.v3.formats"
+local oracle = require "formats_oracle"
 
 local NULL = core.null
 
@@ -18,7 +19,7 @@ local function same(got, want, what)
     got:sub(math.max(1, i - 40), i + 40), want:sub(math.max(1, i - 40), i + 40)), 2)
 end
 
--- the text of rows through a writer (make = formats.writer or formats.lua_writer)
+-- the text of rows through a writer (make = formats.writer or oracle.writer)
 local function render(make, fmt, columns, rows, opts)
   local out = {}
   local w = make(fmt, function(s) out[#out + 1] = s end, columns, opts)
@@ -34,7 +35,7 @@ local function agree(columns, rows, what)
       for _, objects in ipairs { false, true } do
         if not objects or fmt == "json" or fmt == "jsonl" then
           local opts = { header = header, objects = objects }
-          local want, wn = render(formats.lua_writer, fmt, columns, rows, opts)
+          local want, wn = render(oracle.writer, fmt, columns, rows, opts)
           local got, gn = render(formats.writer, fmt, columns, rows, opts)
           same(got, want, ("%s: %s header=%s objects=%s"):format(what, fmt, header, objects))
           eq(gn, wn, "row count")
@@ -215,7 +216,7 @@ test("nested arrays and maps: sorted keys, mixed key types, empty tables by colu
   agree(cols, rows, "nested")
 end)
 
-test("floats: the C text is formats.float for fixed, random bits, short decimals and float32", function()
+test("floats: the C text is oracle.float for fixed, random bits, short decimals and float32", function()
   math.randomseed(20240601)
   local rng = math.random
   local rows, lines = {}, {}
@@ -223,7 +224,7 @@ test("floats: the C text is formats.float for fixed, random bits, short decimals
   for _ = 1, 20000 do rows[#rows + 1] = { random_float(rng) } end
   for _ = 1, 5000 do rows[#rows + 1] = { bits_to_double(rng(0) & 0x800fffffffffffff) } end -- subnormal
   for k = -12, 22 do rows[#rows + 1] = { 10.0 ^ k }; rows[#rows + 1] = { 7.0 * 10.0 ^ k + 0.5 } end
-  for i, r in ipairs(rows) do lines[i] = formats.float(r[1]) end
+  for i, r in ipairs(rows) do lines[i] = oracle.float(r[1]) end
   local got = render(formats.writer, "csv", { { "f", "double" } }, rows)
   same(got, table.concat(lines, "\n") .. "\n", "csv floats")
   agree({ { "f", "double" } }, rows, "floats")
@@ -258,7 +259,7 @@ test("large output is handed over in pieces, same bytes", function()
   for _, r in ipairs(rows) do w:row(r) end
   w:finish()
   ok(pieces > 2, "several pieces")
-  local want = render(formats.lua_writer, "csv",
+  local want = render(oracle.writer, "csv",
     { { "id", "bigint" }, { "s", "varchar" }, { "f", "double" }, { "a", "array(varchar)" } }, rows, { header = true })
   same(table.concat(out), want, "pieces")
   eq(w.rows, 5000)
@@ -331,7 +332,7 @@ test("a value nested too deeply raises as the Lua writer does; the writer goes o
   local fine, edge = nest(65), nest(66) -- the deepest allowed, one more
   for _, fmt in ipairs { "csv", "tsv", "jsonl", "json" } do
     local outs = {}
-    for k, make in ipairs { formats.lua_writer, formats.writer } do
+    for k, make in ipairs { oracle.writer, formats.writer } do
       local out = {}
       local w = make(fmt, function(s) out[#out + 1] = s end, { { "a", "bigint" }, { "v" } }, { header = true })
       w:row { 1, "before" }
@@ -352,4 +353,104 @@ end)
 test("other values are written as tostring writes them", function()
   local rows = { { print, io.stdout, coroutine.create(function() end), string.sub } }
   agree({ { "a" }, { "b" }, { "c" }, { "d", "map" } }, rows, "tostring")
+end)
+
+-- ---------------------------------------------------------------------------
+-- the download path: msgpack bytes to text with no Lua table per row
+
+-- rows as msgpack arrays, the way a result stream holds them (td.null: nil)
+local function pack_rows(rows)
+  local p = core.packer { gzip = false, require_time = false }
+  local parts = {}
+  for i, row in ipairs(rows) do
+    p:add { r = row }
+    parts[i] = p:finish():sub(4) -- drop the one-key map around the array
+  end
+  return table.concat(parts)
+end
+
+-- the text of a stream through dec:write (pulled in pieces of `piece` bytes)
+local function pulled(fmt, columns, bytes, opts, piece, gzip)
+  local out = {}
+  local w = formats.writer(fmt, function(s) out[#out + 1] = s end, columns, opts)
+  local dec = core.decoder { gzip = gzip, rows = true }
+  if gzip then bytes = core.gzip(bytes) end
+  local pos = 1
+  while true do
+    local state = w:pull(dec)
+    if state == "end" then break end
+    eq(state, "empty")
+    if pos > #bytes then dec:finish()
+    else
+      dec:feed(bytes:sub(pos, pos + piece - 1))
+      pos = pos + piece
+    end
+  end
+  w:finish()
+  return table.concat(out), w.rows
+end
+
+test("w:pull(decoder): text straight from msgpack is the oracle's text of the decoded rows", function()
+  for seed = 1, 3 do
+    local rows = random_rows(100 + seed, 150)
+    local bytes = pack_rows(rows)
+    local dec = core.decoder { rows = true }
+    dec:feed(bytes)
+    dec:finish()
+    local decoded = {}
+    while true do
+      local r = dec:next()
+      if r == nil then break end
+      decoded[#decoded + 1] = r
+    end
+    eq(#decoded, #rows)
+    for _, fmt in ipairs { "csv", "tsv", "jsonl", "json" } do
+      for _, objects in ipairs { false, true } do
+        if not objects or fmt == "json" or fmt == "jsonl" then
+          local opts = { header = seed ~= 2, objects = objects }
+          local want, wn = render(oracle.writer, fmt, COLUMNS, decoded, opts)
+          local what = ("seed %d %s objects=%s"):format(seed, fmt, objects)
+          local got, gn = pulled(fmt, COLUMNS, bytes, opts, 997, false)
+          same(got, want, what)
+          eq(gn, wn, what .. " rows")
+          got = pulled(fmt, COLUMNS, bytes, opts, 4096, seed == 3)
+          same(got, want, what .. " (gzip, other pieces)")
+        end
+      end
+    end
+  end
+end)
+
+test("w:pull(decoder): a stream that ends inside a row or holds a non-row raises, kind and all", function()
+  local errors = require "td.errors"
+  local bytes = pack_rows { { 1, "a" }, { 2, "b" } }
+  local w = formats.writer("csv", function() end, {}, {})
+  local dec = core.decoder { rows = true }
+  dec:feed(bytes:sub(1, #bytes - 1))
+  eq(w:pull(dec), "empty")
+  eq(w.rows, 1)
+  dec:finish()
+  local e = t.raises(w.pull, w, dec)
+  ok(errors.is(e, "truncated"), tostring(e))
+  like(e.message, "ended in the middle of a row")
+  local dec2 = core.decoder {}
+  dec2:feed("\x01")
+  e = t.raises(w.pull, w, dec2)
+  ok(errors.is(e, "corrupt"), tostring(e))
+  like(e.message, "not a row")
+end)
+
+test("formats.json (core.json_encode) is the oracle's JSON of any value", function()
+  math.randomseed(77)
+  for _ = 1, 3000 do
+    local v = random_value(math.random, 0)
+    same(formats.json(v), oracle.json(v), "json of a random value")
+  end
+  eq(formats.json(nil), "null")
+  eq(formats.json(NULL), "null")
+  eq(formats.json { b = 1, a = { 1.5, "x" } }, '{"a": [1.5, "x"], "b": 1}')
+  local deep = {}
+  local cur = deep
+  for _ = 1, 70 do cur[1] = {} cur = cur[1] end
+  like(tostring(t.raises(formats.json, deep)), "nested too deeply")
 end)

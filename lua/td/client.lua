@@ -1,7 +1,11 @@
 --- td.client: a configured connection to TD (core API and workflow API).
 -- td.client{apikey=, endpoint=, workflow_endpoint=, region=, trace=,
 --   max_retries=, retry_base_delay=, retry_max_delay=, retry_max_time=,
---   connect_timeout=, timeout=, stall_timeout=, ca_file=, insecure_http=}
+--   connect_timeout=, timeout=, stall_timeout=, ca_file=, insecure_http=,
+--   max_connections=}
+-- max_connections (default 64): the cap on open connections, which also
+-- caps the requests in flight; it applies to every client of the process
+-- (they share one transfer loop, td.core.configure).
 -- stall_timeout (default 60 s): a request that receives no byte for that
 -- long fails with a `timeout` error, which is retried (reads) or resumed
 -- (result streams) within the retry budget; timeout (default 300 s) bounds
@@ -92,7 +96,7 @@ local NUM_OPTS = {
 }
 local KNOWN = {
   apikey = true, endpoint = true, workflow_endpoint = true, region = true, trace = true,
-  ca_file = true, insecure_http = true, config_path = true, dry_run = true,
+  ca_file = true, insecure_http = true, config_path = true, dry_run = true, max_connections = true,
   read_timeout = true, -- the former name of stall_timeout
 }
 for k in pairs(NUM_OPTS) do KNOWN[k] = true end
@@ -128,6 +132,10 @@ function M.new(opts)
       errors.raise { kind = "usage", message = ("td.client: option %s must be a non-negative number"):format(k) }
     end
     c[k] = v or def
+  end
+  if opts.max_connections ~= nil then
+    errors.check("td.client", "max_connections", opts.max_connections, "integer")
+    require("td.core").configure { max_connections = opts.max_connections }
   end
   setmetatable(c, Client)
   secrets[c] = cfg.apikey

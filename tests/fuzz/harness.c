@@ -70,8 +70,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   lua_pop(L, 1);
   char buf[4096];
   snprintf(buf, sizeof buf,
-           "package.path = '%s/lua/?.lua;%s/lua/?/init.lua;%s/tests/fuzz/?.lua;' .. package.path",
-           root, root, root);
+           "package.path = '%s/lua/?.lua;%s/lua/?/init.lua;%s/tests/fuzz/?.lua;%s/tests/lib/?.lua;' .. package.path",
+           root, root, root, root);
   if (luaL_dostring(L, buf) != LUA_OK) die(lua_tostring(L, -1));
   snprintf(buf, sizeof buf, "%s/tests/fuzz/targets/%s.lua", root, target);
   if (luaL_loadfile(L, buf) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK) die(lua_tostring(L, -1));

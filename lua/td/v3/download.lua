@@ -127,20 +127,14 @@ function M.run(client, job, path, o, columns)
       summary.wire_bytes = n
       summary.connections, summary.requests = src.connections, src.requests
     else
+      -- rows go from msgpack straight to text in C: no Lua table per row
       local w = formats.writer(o.format, sink, columns, o)
-      local iter, _, _, closer, dec, src = result.stream(client, job.job_id, ropts)
+      local dec, refill, closer, src = result.decode(client, job.job_id, ropts)
       do
         local _ <close> = closer
-        local row = iter()
-        local count = 0
-        while row ~= nil do
-          w:row(row)
-          count = count + 1
-          if count & 4095 == 0 then
-            local wire = dec:stats()
-            bar:update("%d rows, %s of %s", count, human(wire), size and human(size) or "?")
-          end
-          row = iter()
+        while w:pull(dec) ~= "end" do
+          refill(dec)
+          bar:update("%d rows, %s of %s", w.rows, human((dec:stats())), size and human(size) or "?")
         end
       end
       w:finish()

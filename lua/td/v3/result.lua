@@ -9,6 +9,18 @@
 -- on the wire and checked against Content-Length / Content-Range, so a row
 -- is never yielded twice and the tail is never silently dropped.
 --
+-- By default (parallel = "auto") the choice is made from measured
+-- throughput, not from the size alone: a result of at least
+-- `ADAPTIVE_MIN` bytes is fetched with one ranged request for all of it,
+-- watched for `DECIDE_AFTER` seconds (and at least `PROBE_SIZE` bytes).
+-- When the bytes came slower than `FAST_RATE` bytes/s while the consumer
+-- spent most of that time waiting for them (the link, not the consumer,
+-- is the bottleneck), that request is cut short just ahead of what it has
+-- delivered (req:stop_at) and the rest comes over `DEFAULT_PARALLEL`
+-- ranged connections, in chunks small enough that each connection gets at
+-- least two; else the one connection carries on alone (a fast link gains
+-- nothing from more, and one connection holds the least memory).
+--
 -- Parallel (large results): the result is cut into chunks of `chunk_size`
 -- bytes fetched with `Range: bytes=a-b` (+ If-Range) over up to `parallel`
 -- connections at once. Every answer must be a 206 whose Content-Range is
@@ -26,6 +38,11 @@ local M = {}
 M.DEFAULT_PARALLEL = 4
 M.DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
 M.DEFAULT_THRESHOLD = 64 * 1024 * 1024
+M.ADAPTIVE_MIN = 4 * 1024 * 1024
+M.PROBE_SIZE = 512 * 1024
+M.DECIDE_AFTER = 0.5
+M.FAST_RATE = 24 * 1000 * 1000
+M.MIN_CHUNK_SIZE = 256 * 1024
 
 local now = core.now
 
@@ -35,16 +52,21 @@ local function net(src, msg, fields)
   return errors.new(e)
 end
 
---- How many connections to use: opts.parallel (nil/"auto": `DEFAULT_PARALLEL`
--- when size >= parallel_threshold; true: DEFAULT_PARALLEL; false or 1:
--- sequential; n >= 2: n), given the result size in bytes (nil: unknown,
--- which means sequential). Returns connections, chunk_size.
+--- How many connections to use: opts.parallel (nil/"auto": decided from
+-- the measured throughput for results of at least ADAPTIVE_MIN bytes, or,
+-- when opts.parallel_threshold is given, `DEFAULT_PARALLEL` when size >=
+-- parallel_threshold; true: DEFAULT_PARALLEL; false or 1: sequential;
+-- n >= 2: n), given the result size in bytes (nil: unknown, which means
+-- sequential). Returns connections, chunk_size, adaptive.
 function M.plan(opts, size)
   local chunk = opts.chunk_size or M.DEFAULT_CHUNK_SIZE
   local p = opts.parallel
   local n
-  if p == nil or p == "auto" then
-    n = (size and size >= (opts.parallel_threshold or M.DEFAULT_THRESHOLD)) and M.DEFAULT_PARALLEL or 1
+  if (p == nil or p == "auto") and not opts.parallel_threshold then
+    if size and size >= M.ADAPTIVE_MIN then return M.DEFAULT_PARALLEL, chunk, true end
+    n = 1
+  elseif p == nil or p == "auto" then
+    n = (size and size >= opts.parallel_threshold) and M.DEFAULT_PARALLEL or 1
   elseif p == true then
     n = M.DEFAULT_PARALLEL
   elseif p == false then
@@ -96,7 +118,7 @@ function Source:start_segment(ch)
     accept = "*/*",
     high_water = self.high_water,
   }
-  if ch.pos > 0 or ch.b ~= nil then
+  if ch.pos > 0 or ch.b ~= nil or ch.ranged then
     r.headers = { ("Range: bytes=%d-%s"):format(ch.pos, ch.b and tostring(ch.b) or "") }
     if self.etag then r.headers[2] = "If-Range: " .. self.etag end
   end
@@ -250,6 +272,7 @@ end
 -- chunks ahead of the consumer, restart broken ones whose backoff is over,
 -- start new ones. Never waits.
 function Source:pump()
+  if self.deciding then self:decide() end
   if self.connections < 2 then return end
   local t = now()
   for k = self.cur + 1, self.started do
@@ -268,17 +291,61 @@ function Source:pump()
   while self.started < limit do
     self.started = self.started + 1
     local k = self.started
-    local a = (k - 1) * self.chunk_size
+    local a = self.base + (k - 2) * self.chunk_size
     local ch = new_chunk(a, math.min(a + self.chunk_size, self.total) - 1)
     self.chunks[k] = ch
     self:start_segment(ch)
   end
 end
 
+--- parallel = "auto", while the first request runs: once it has been
+-- watched long enough, either let it carry the whole result or cut it
+-- short and fetch the rest in parallel (see the top of this file).
+function Source:decide()
+  local ch = self.chunks[1]
+  if not ch or ch.state ~= "running" or self.cur ~= 1 then
+    self.deciding = false
+    return
+  end
+  local seg = ch.segs[#ch.segs]
+  local got = seg.start + seg.req:bytes()
+  local secs = now() - self.t_first
+  if secs < M.DECIDE_AFTER or got < M.PROBE_SIZE then return end
+  self.deciding = false
+  self.probe_rate = got / secs
+  self.wait_share = self.waited / secs
+  if self.probe_rate >= M.FAST_RATE or self.wait_share < 0.5 then return end
+  -- link-bound: cut the first request a little ahead of what it delivered
+  local cut = got + M.MIN_CHUNK_SIZE
+  local rest = self.total - cut
+  if rest < 2 * M.MIN_CHUNK_SIZE or not seg.req:stop_at(cut - seg.start) then return end
+  ch.b = cut - 1
+  self.base = cut
+  local per = -(-rest // (self.parallel_max * 2))
+  self.chunk_size = math.max(M.MIN_CHUNK_SIZE, math.min(self.chunk_size, per))
+  self.n = 1 + (rest + self.chunk_size - 1) // self.chunk_size
+  self.connections = self.parallel_max
+  self.high_water = self.chunk_size + 65536 -- chunks ahead are buffered whole
+end
+
+--- Wait for news of req (the consumer has drained it), counting the time
+-- spent waiting (Source:decide weighs it).
+function Source:await(req)
+  local t0 = now()
+  async.await(req)
+  self.waited = self.waited + (now() - t0)
+end
+
 --- The first request to read from.
 function Source:first()
+  self.t_first, self.waited = now(), 0
   local ch
-  if self.connections > 1 then
+  if self.adaptive then
+    -- one open-ended ranged request (bytes=0-), watched (Source:decide)
+    ch = new_chunk(0, nil)
+    ch.ranged = true
+    self.probing = true
+  elseif self.connections > 1 then
     ch = new_chunk(0, self.chunk_size - 1)
     self.high_water = self.chunk_size + 65536 -- a chunk is buffered whole
     self.probing = true
@@ -289,7 +356,14 @@ function Source:first()
   local ok, err = pcall(self.ready, self, ch)
   self.probing = false
   if not ok then error(err, 0) end
-  if self.connections > 1 then
+  if self.adaptive then
+    if self.connections == 1 or not self.etag or not self.total then
+      self.connections = 1 -- no ranges, no ETag or another size: one connection
+    else
+      self.parallel_max, self.connections = self.connections, 1
+      self.deciding = true
+    end
+  elseif self.connections > 1 then
     if not self.etag then
       -- without an ETag the chunks could not be checked to belong to the
       -- same result: start over with one plain request
@@ -300,7 +374,8 @@ function Source:first()
       self.chunks[1] = ch
       self:ready(ch)
     else
-      self.n = (self.total + self.chunk_size - 1) // self.chunk_size
+      self.base = math.min(ch.b + 1, self.total)
+      self.n = 1 + (self.total - self.base + self.chunk_size - 1) // self.chunk_size
       if self.n <= 1 then self.connections = 1 end
       self:pump()
     end
@@ -321,6 +396,7 @@ function Source:next()
     return self.req
   end
   -- the chunk is complete and consumed
+  self.deciding = false
   self.done_bytes = self.done_bytes + (ch.pos - ch.a)
   self.chunks[self.cur] = false
   self.cur = self.cur + 1
@@ -351,9 +427,9 @@ end
 -- Fields after first(): total, etag, connections, requests.
 function M.source(client, job_id, opts)
   opts = opts or {}
-  local conns, chunk = M.plan(opts, opts.size)
+  local conns, chunk, adaptive = M.plan(opts, opts.size)
   return setmetatable({
-    client = client, job_id = job_id, connections = conns, chunk_size = chunk,
+    client = client, job_id = job_id, connections = conns, chunk_size = chunk, adaptive = adaptive,
     chunks = {}, n = 1, cur = 1, started = 0, seg_i = 1, requests = 0, done_bytes = 0,
   }, Source)
 end
@@ -361,15 +437,15 @@ end
 -- ---------------------------------------------------------------------------
 -- consumers
 
---- Stream the rows of a finished job. opts.keys = column names to get maps
--- (records) instead of arrays; opts.parallel/chunk_size/parallel_threshold/
--- size as for M.source. Returns iterator, nil, nil, closer for a generic
--- for (`break` releases every transfer through the closer), then the
--- decoder and the source.
-function M.stream(client, job_id, opts)
+--- Open a finished job's result for decoding: returns the decoder (a
+-- td.core.decoder of rows), refill(decoder) (waits for more bytes, moves
+-- on to the next request, or finishes the decoder at the end), a closer
+-- (a to-be-closed value that releases every transfer) and the source.
+-- opts as for M.stream.
+function M.decode(client, job_id, opts)
   opts = opts or {}
   local src = M.source(client, job_id, opts)
-  local dec = core.decoder { gzip = true, keys = opts.keys }
+  local dec = core.decoder { gzip = true, rows = true, keys = opts.keys }
   local ok, first = pcall(src.first, src)
   if not ok then
     src:close()
@@ -380,7 +456,7 @@ function M.stream(client, job_id, opts)
   local function refill(d)
     local req = src.req
     if not req:done() then
-      async.await(req)
+      src:await(req)
       src:pump()
       return
     end
@@ -390,6 +466,17 @@ function M.stream(client, job_id, opts)
   end
 
   local closer = setmetatable({}, { __close = function() src:close() end })
+  return dec, refill, closer, src
+end
+
+--- Stream the rows of a finished job. opts.keys = column names to get maps
+-- (records) instead of arrays; opts.parallel/chunk_size/parallel_threshold/
+-- size as for M.source. Returns iterator, nil, nil, closer for a generic
+-- for (`break` releases every transfer through the closer), then the
+-- decoder and the source. A stream that is not rows, or ends inside one,
+-- raises a `corrupt` or `truncated` error.
+function M.stream(client, job_id, opts)
+  local dec, refill, closer, src = M.decode(client, job_id, opts)
   return dec:iter(refill), nil, nil, closer, dec, src
 end
 
@@ -407,7 +494,7 @@ function M.copy(client, job_id, sink, opts)
         sink(s)
         n = n + #s
       elseif not req:done() then
-        async.await(req)
+        src:await(req)
         src:pump()
       else
         req = src:next()

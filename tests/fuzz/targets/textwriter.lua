@@ -29,7 +29,7 @@ return function(data)
     local opts = { header = mode & 1 == 1, objects = mode & 2 == 2 and (fmt == "json" or fmt == "jsonl") or nil }
     local a, b = {}, {}
     local wc = formats.writer(fmt, function(s) a[#a + 1] = s end, columns, opts)
-    local wl = formats.lua_writer(fmt, function(s) b[#b + 1] = s end, columns, opts)
+    local wl = require("formats_oracle").writer(fmt, function(s) b[#b + 1] = s end, columns, opts)
     local okc, ec = pcall(function() for _, r in ipairs(rows) do wc:row(r) end wc:finish() end)
     local okl, el = pcall(function() for _, r in ipairs(rows) do wl:row(r) end wl:finish() end)
     if okc ~= okl then
