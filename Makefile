@@ -165,7 +165,7 @@ FUZZ_OBJS := $(MOD_SRCS:src/%.c=$(FUZZ_DIR)/%.o)
 $(FUZZ_DIR):
 	@mkdir -p $@
 
-$(FUZZ_DIR)/%.o: src/%.c src/*.h | $(FUZZ_DIR)
+$(FUZZ_DIR)/%.o: src/%.c src/*.h | $(FUZZ_DIR) $(DEPS_STAMP)
 	$(FUZZ_CC) $(filter-out -Wdisabled-optimization,$(CFLAGS_ALL)) -O1 -g -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer -c -o $@ $<
 
 $(FUZZ_DIR)/tdfuzz: tests/fuzz/harness.c $(FUZZ_OBJS)

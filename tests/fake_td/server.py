@@ -367,6 +367,7 @@ class App:
         self.started = time.time()
         self.contract = None      # contract.Checker, set up by load_modules
         self.violations = []      # contract violations, kept until read
+        self.checked = 0          # requests checked against the contract
 
     # -- registration -----------------------------------------------------
     def route(self, method, pattern, handler, auth=True, write=False,
@@ -632,7 +633,8 @@ def ctl_contract(req):
         out = list(req.app.violations)
         if req.query.get("clear"):
             req.app.violations = []
-    return {"violations": out, "checking": req.app.contract is not None}
+    return {"violations": out, "checking": req.app.contract is not None,
+            "checked": req.app.checked}
 
 
 def hook_post(req, name):
@@ -805,6 +807,7 @@ class Handler(BaseHTTPRequestHandler):
             with app.lock:
                 app.log.append(entry)
             if app.contract is not None:
+                app.checked += 1
                 msgs = app.contract.check(req)
                 if msgs:
                     entry["contract"] = msgs

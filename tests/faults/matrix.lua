@@ -122,7 +122,11 @@ M.WRITES = {
     setup = function(c) return wf(c):schedule { project = "etl", workflow = "daily" } end,
     call = function(_, s) return s:disable() end, value = function(r) return type(r) end },
   { key = "schedule:enable", method = "POST", path = "^/api/schedules/[0-9]+/enable$", idempotent = true,
-    setup = function(c) return wf(c):schedule { project = "etl", workflow = "daily" } end,
+    setup = function(c)
+      local s = wf(c):schedule { project = "etl", workflow = "daily" }
+      s:disable()
+      return s
+    end,
     call = function(_, s) return s:enable() end, value = function(r) return type(r) end },
   { key = "wf:set_secret", method = "PUT", path = "^/api/projects/[0-9]+/secrets/", idempotent = true,
     call = function(c) return wf(c):set_secret("etl", "fm.key", "v") end, value = function() return true end },
