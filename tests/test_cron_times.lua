@@ -4,8 +4,8 @@
 -- Python's zoneinfo)
 local t = require "testlib"
 local test, eq, ok, raises_kind = t.test, t.eq, t.ok, t.raises_kind
-local cron = require "td.cron"
-local zoneinfo = require "td.zoneinfo"
+local cron = require "td.cronexpr" -- the one cron parser and zoneinfo reader
+local zoneinfo = { load = cron.zone }
 local utc = td.time.utc
 
 -- every time of expr in [from, to) in zone tz

@@ -20,8 +20,8 @@ local errors = require "td.errors"
 local args = require "td.v3.args"
 local tdtime = require "td.time"
 local jobmod = require "td.v3.job"
-local cron = require "td.cron"
-local zoneinfo = require "td.zoneinfo"
+local cron = require "td.cronexpr" -- the one cron parser and zoneinfo reader
+local zoneinfo = { load = cron.zone }
 local async = require "td.async"
 local core = require "td.core"
 
